@@ -1,0 +1,409 @@
+"""Settings parsed once, at the edge, into frozen dataclasses: flags win over env, env over defaults.
+
+``load(argv, environ)`` is pure: it reads nothing but its arguments (a ``--*-file`` flag reads the
+named file) and raises ConfigError with one clear line. Nothing below ``cli`` reads ``os.environ``.
+Secrets are never accepted as flag values, which would show in ``ps``; use the env var or a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NoReturn, TypeVar
+
+from labmcp import __version__
+from labmcp.errors import ConfigError
+from labmcp.labarchives.regions import is_loopback_host, resolve_api_base
+from labmcp.secret import Secret
+
+T = TypeVar("T")
+
+Transport = Literal["stdio", "http"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclass(frozen=True, slots=True)
+class LabArchivesSettings:
+    """How to reach and authenticate against LabArchives, and how politely (§2, §5.4)."""
+
+    api_base: str
+    akid: str
+    secret: Secret = field(repr=False)
+    uid: str | None = None
+    user: str | None = None
+    token: Secret | None = field(default=None, repr=False)
+    request_interval: float = 1.0
+    retry_backoff: float = 1.0
+    max_attempts: int = 3
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    cache_ttl: float = 300.0
+    cache_size: int = 512
+    max_response_bytes: int = 32 * 1024 * 1024
+    max_download_bytes: int = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSettings:
+    """What the server may show; all None means every notebook the user can read."""
+
+    notebook_id: str | None = None
+    notebook_name: str | None = None
+    folder_path: str | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return any((self.notebook_id, self.notebook_name, self.folder_path))
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Logging goes to stderr (never stdout in stdio mode) and optionally to a rotating file."""
+
+    level: str = "INFO"
+    file: Path | None = None
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 3
+    json: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HTTPSettings:
+    """The Streamable HTTP transport and the health/metrics listener (sidecar mode)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    token: Secret | None = field(default=None, repr=False)
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
+    health_host: str = "127.0.0.1"
+    health_port: int | None = None
+    max_body_bytes: int = 1024 * 1024
+    max_sessions: int = 100
+    max_concurrent_requests: int = 32
+    idle_timeout: float = 300.0
+    shutdown_grace: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSettings:
+    """Budgets that keep every tool result well under a client's context limit."""
+
+    max_chars: int = 40_000
+    max_image_bytes: int = 1024 * 1024
+    max_depth: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server needs, decided before any network I/O."""
+
+    labarchives: LabArchivesSettings
+    scope: ScopeSettings
+    log: LogSettings
+    http: HTTPSettings
+    output: OutputSettings
+    transport: Transport = "stdio"
+    server_name: str = "labmcp"
+    server_version: str = __version__
+    demo: bool = False
+
+
+# --- the option table: one row per setting, shared by --help and the loader ------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """One setting: its flag, env var, help text and default (as shown in --help)."""
+
+    flag: str
+    env: str | None
+    help: str
+    default: str | None = None
+    is_bool: bool = False
+    secret_file: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("--akid", "LABARCHIVES_AKID", "access key id issued by LabArchives (required)"),
+    Option(
+        "--secret-file",
+        "LABARCHIVES_SECRET",
+        "access password (the HMAC key); the env var holds the value, the flag names a file",
+        secret_file=True,
+    ),
+    Option("--uid", "LABARCHIVES_UID", "LabArchives user id; or give --user and the app token"),
+    Option("--user", "LABARCHIVES_USER", "login email, resolved to a uid once at start with the token"),
+    Option(
+        "--token-file",
+        "LABARCHIVES_TOKEN",
+        "app password token from the LabArchives web UI; env holds the value, the flag names a file",
+        secret_file=True,
+    ),
+    Option("--region", "LABARCHIVES_REGION", "us, ca, au, uk, eu or gov", "us"),
+    Option("--api-base", "LABARCHIVES_API_BASE", "custom API base URL; wins over --region"),
+    Option("--notebook-id", "LABARCHIVES_NOTEBOOK_ID", "restrict to this notebook id"),
+    Option("--notebook-name", "LABARCHIVES_NOTEBOOK_NAME", "restrict to the notebook of this name"),
+    Option("--folder-path", "LABARCHIVES_FOLDER_PATH", "restrict to this folder (a/b/c) of the notebook"),
+    Option("--request-interval", "LABARCHIVES_REQUEST_INTERVAL", "seconds between upstream calls", "1.0"),
+    Option("--retry-backoff", "LABARCHIVES_RETRY_BACKOFF", "first retry back-off in seconds", "1.0"),
+    Option("--max-attempts", "LABARCHIVES_MAX_ATTEMPTS", "attempts per call for 5xx/timeouts (1-3)", "3"),
+    Option("--connect-timeout", "LABARCHIVES_CONNECT_TIMEOUT", "upstream connect timeout, seconds", "10"),
+    Option("--read-timeout", "LABARCHIVES_READ_TIMEOUT", "upstream read timeout, seconds", "30"),
+    Option("--cache-ttl", "LABARCHIVES_CACHE_TTL", "seconds to cache notebook lists and tree levels; 0 = off", "300"),
+    Option("--cache-size", "LABARCHIVES_CACHE_SIZE", "maximum cached items", "512"),
+    Option("--max-response-bytes", "LABARCHIVES_MAX_RESPONSE_BYTES", "cap on an XML response", "33554432"),
+    Option("--max-download-bytes", "LABARCHIVES_MAX_DOWNLOAD_BYTES", "cap on an attachment download", "20971520"),
+    Option("--max-output-chars", "LABMCP_MAX_OUTPUT_CHARS", "budget of one tool result, characters", "40000"),
+    Option("--max-image-bytes", "LABMCP_MAX_IMAGE_BYTES", "largest image returned inline", "1048576"),
+    Option("--max-depth", "LABMCP_MAX_DEPTH", "deepest browse_notebook depth allowed", "5"),
+    Option("--log-level", "LABARCHIVES_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "INFO"),
+    Option("--log-file", "LABARCHIVES_LOG_FILE", "also log to this file, rotated by size"),
+    Option("--log-max-bytes", "LABARCHIVES_LOG_MAX_BYTES", "rotate the log file at this size", "10485760"),
+    Option("--log-backups", "LABARCHIVES_LOG_BACKUPS", "rotated log files to keep", "3"),
+    Option("--log-json", "LABARCHIVES_LOG_JSON", "log JSON lines instead of text", is_bool=True),
+    Option("--verbose", "LABARCHIVES_VERBOSE", "shorthand for --log-level DEBUG", is_bool=True),
+    Option("--server-name", "MCP_SERVER_NAME", "name announced to MCP clients", "labmcp"),
+    Option("--server-version", "MCP_SERVER_VERSION", "version announced to MCP clients", __version__),
+    Option("--transport", "LABMCP_TRANSPORT", "stdio or http", "stdio"),
+    Option("--host", "LABMCP_HOST", "HTTP transport bind address", "127.0.0.1"),
+    Option("--port", "LABMCP_PORT", "HTTP transport port", "8080"),
+    Option(
+        "--http-token-file",
+        "LABMCP_HTTP_TOKEN",
+        "bearer token required by the HTTP transport (mandatory off loopback)",
+        secret_file=True,
+    ),
+    Option("--allowed-origins", "LABMCP_ALLOWED_ORIGINS", "comma list of Origin values accepted over HTTP"),
+    Option("--allowed-hosts", "LABMCP_ALLOWED_HOSTS", "comma list of Host values accepted over HTTP"),
+    Option("--health-host", "LABMCP_HEALTH_HOST", "health/metrics listener bind address", "127.0.0.1"),
+    Option(
+        "--health-port",
+        "LABMCP_HEALTH_PORT",
+        "health/metrics port (default 8000 with --transport http, off with stdio)",
+    ),
+    Option("--max-body-bytes", "LABMCP_MAX_BODY_BYTES", "largest HTTP request body", "1048576"),
+    Option("--max-sessions", "LABMCP_MAX_SESSIONS", "most concurrent MCP HTTP sessions", "100"),
+    Option("--max-concurrent-requests", "LABMCP_MAX_CONCURRENT_REQUESTS", "most requests served at once", "32"),
+    Option("--idle-timeout", "LABMCP_IDLE_TIMEOUT", "close idle HTTP sessions after seconds", "300"),
+    Option("--shutdown-grace", "LABMCP_SHUTDOWN_GRACE", "seconds in-flight calls get on SIGTERM", "10"),
+    Option("--demo", "LABMCP_DEMO", "serve the built-in demo notebooks (no credentials needed)", is_bool=True),
+)
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser that raises ConfigError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(message)
+
+
+def _dest(flag: str) -> str:
+    return flag.removeprefix("--").replace("-", "_")
+
+
+def build_parser(prog: str = "labmcp") -> argparse.ArgumentParser:
+    """The serve command's parser; its --help lists every flag with its env var and default."""
+    parser = _Parser(
+        prog=prog,
+        description="Read-only MCP server for LabArchives notebooks. Flags win over env vars.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Subcommands: fake-server, demo-session (see `labmcp <subcommand> --help`).",
+    )
+    parser.add_argument("--version", action="version", version=f"labmcp {__version__}")
+    for opt in OPTIONS:
+        extra = f" [env {opt.env}]" if opt.env else ""
+        if opt.default is not None:
+            extra += f" (default {opt.default})"
+        if opt.is_bool:
+            parser.add_argument(opt.flag, action="store_const", const="true", default=None, help=opt.help + extra)
+        else:
+            parser.add_argument(opt.flag, default=None, metavar=_dest(opt.flag).upper(), help=opt.help + extra)
+    return parser
+
+
+def _read_secret_file(path: str, flag: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{flag}: cannot read {path!r}: {exc.strerror}") from None
+
+
+class _Raw:
+    """Raw string values with their origin, for error messages that name the right knob."""
+
+    def __init__(self, ns: argparse.Namespace, environ: Mapping[str, str]) -> None:
+        self.values: dict[str, str | None] = {}
+        self.origin: dict[str, str] = {}
+        for opt in OPTIONS:
+            key = _dest(opt.flag)
+            flag_value = getattr(ns, key)
+            if flag_value is not None:
+                value: str | None = _read_secret_file(flag_value, opt.flag) if opt.secret_file else flag_value
+                self.origin[key] = opt.flag
+            elif opt.env and environ.get(opt.env) is not None:
+                value = environ[opt.env]
+                self.origin[key] = opt.env
+            else:
+                value = opt.default
+                self.origin[key] = opt.flag
+            self.values[key] = value
+
+    def text(self, key: str) -> str | None:
+        value = self.values[key]
+        return value.strip() if value is not None and value.strip() else None
+
+    def convert(self, key: str, kind: str, conv: Callable[[str], T], check: Callable[[T], bool]) -> T:
+        raw = self.text(key)
+        if raw is None:
+            raise ConfigError(f"{self.origin[key]} must be {kind}")
+        try:
+            value = conv(raw)
+        except ValueError:
+            raise ConfigError(f"{self.origin[key]} must be {kind}, got {raw!r}") from None
+        if not check(value):
+            raise ConfigError(f"{self.origin[key]} must be {kind}, got {raw!r}")
+        return value
+
+    def number(self, key: str, minimum: float = 0.0) -> float:
+        return self.convert(key, f"a number >= {minimum:g}", float, lambda v: math.isfinite(v) and v >= minimum)
+
+    def integer(self, key: str, minimum: int = 0, maximum: int | None = None) -> int:
+        kind = f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum is not None else "")
+        return self.convert(key, kind, int, lambda v: v >= minimum and (maximum is None or v <= maximum))
+
+    def flag(self, key: str) -> bool:
+        raw = (self.values[key] or "").strip().lower()
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return False
+        raise ConfigError(f"{self.origin[key]} must be true or false, got {raw!r}")
+
+    def listing(self, key: str) -> tuple[str, ...]:
+        raw = self.text(key) or ""
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | None = None) -> Settings:
+    """Parse flags and env into Settings, or raise ConfigError naming the first bad setting.
+
+    In demo mode the LabArchives credentials are filled in by the demo runner, so they are not
+    required here; ``demo_base`` lets the caller supply the fake's URL.
+    """
+    ns = build_parser().parse_args(list(argv))
+    raw = _Raw(ns, environ)
+    demo = raw.flag("demo")
+    transport = (raw.text("transport") or "").lower()
+    if transport not in ("stdio", "http"):
+        raise ConfigError(f"{raw.origin['transport']} must be stdio or http, got {transport!r}")
+    return Settings(
+        labarchives=_labarchives(raw, demo, demo_base),
+        scope=_scope(raw),
+        log=_log(raw),
+        http=_http(raw, transport),
+        output=OutputSettings(
+            max_chars=raw.integer("max_output_chars", 2000, 400_000),
+            max_image_bytes=raw.integer("max_image_bytes", 1024),
+            max_depth=raw.integer("max_depth", 1, 20),
+        ),
+        transport="http" if transport == "http" else "stdio",
+        server_name=raw.text("server_name") or "labmcp",
+        server_version=raw.text("server_version") or __version__,
+        demo=demo,
+    )
+
+
+def _labarchives(raw: _Raw, demo: bool, demo_base: str | None) -> LabArchivesSettings:
+    akid = raw.text("akid")
+    secret = raw.text("secret_file")
+    uid = raw.text("uid")
+    user = raw.text("user")
+    token = raw.text("token_file")
+    if demo:
+        akid, secret = akid or "demo", secret or "demo"
+    else:
+        if not akid:
+            raise ConfigError("LABARCHIVES_AKID (or --akid) is required")
+        if not secret:
+            raise ConfigError("LABARCHIVES_SECRET (or --secret-file) is required")
+        if not uid and not (user and token):
+            raise ConfigError("set LABARCHIVES_UID, or LABARCHIVES_USER and LABARCHIVES_TOKEN")
+    return LabArchivesSettings(
+        api_base=resolve_api_base(raw.text("region") or "us", demo_base or raw.text("api_base")),
+        akid=akid or "",
+        secret=Secret(secret or ""),
+        uid=uid,
+        user=user,
+        token=Secret(token) if token else None,
+        request_interval=raw.number("request_interval"),
+        retry_backoff=raw.number("retry_backoff"),
+        max_attempts=raw.integer("max_attempts", 1, 3),
+        connect_timeout=raw.number("connect_timeout", 0.001),
+        read_timeout=raw.number("read_timeout", 0.001),
+        cache_ttl=raw.number("cache_ttl"),
+        cache_size=raw.integer("cache_size", 1),
+        max_response_bytes=raw.integer("max_response_bytes", 1024),
+        max_download_bytes=raw.integer("max_download_bytes", 1024),
+    )
+
+
+def _scope(raw: _Raw) -> ScopeSettings:
+    folder = raw.text("folder_path")
+    if folder is not None:
+        parts = [p.strip() for p in folder.strip("/").split("/")]
+        if not all(parts):
+            raise ConfigError(f"{raw.origin['folder_path']} has an empty segment: {folder!r}")
+        folder = "/".join(parts)
+    notebook_id, notebook_name = raw.text("notebook_id"), raw.text("notebook_name")
+    if notebook_id and notebook_name:
+        raise ConfigError("give LABARCHIVES_NOTEBOOK_ID or LABARCHIVES_NOTEBOOK_NAME, not both")
+    if folder and not (notebook_id or notebook_name):
+        raise ConfigError("LABARCHIVES_FOLDER_PATH needs LABARCHIVES_NOTEBOOK_ID or LABARCHIVES_NOTEBOOK_NAME")
+    return ScopeSettings(notebook_id=notebook_id, notebook_name=notebook_name, folder_path=folder)
+
+
+def _log(raw: _Raw) -> LogSettings:
+    level = (raw.text("log_level") or "").upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{raw.origin['log_level']} must be one of {', '.join(LOG_LEVELS)}, got {level!r}")
+    log_file = raw.text("log_file")
+    return LogSettings(
+        level="DEBUG" if raw.flag("verbose") else level,
+        file=Path(log_file) if log_file else None,
+        max_bytes=raw.integer("log_max_bytes", 1024),
+        backups=raw.integer("log_backups", 0, 100),
+        json=raw.flag("log_json"),
+    )
+
+
+def _http(raw: _Raw, transport: str) -> HTTPSettings:
+    health_port: int | None
+    if raw.text("health_port") is None:
+        health_port = 8000 if transport == "http" else None
+    else:
+        health_port = raw.integer("health_port", 0, 65535)
+    http_token = raw.text("http_token_file")
+    host = raw.text("host") or "127.0.0.1"
+    if transport == "http" and not is_loopback_host(host) and not http_token:
+        raise ConfigError(f"binding the HTTP transport to {host} needs LABMCP_HTTP_TOKEN (or --http-token-file)")
+    return HTTPSettings(
+        host=host,
+        port=raw.integer("port", 0, 65535),
+        token=Secret(http_token) if http_token else None,
+        allowed_origins=raw.listing("allowed_origins"),
+        allowed_hosts=raw.listing("allowed_hosts"),
+        health_host=raw.text("health_host") or "127.0.0.1",
+        health_port=health_port,
+        max_body_bytes=raw.integer("max_body_bytes", 1024),
+        max_sessions=raw.integer("max_sessions", 1),
+        max_concurrent_requests=raw.integer("max_concurrent_requests", 1),
+        idle_timeout=raw.number("idle_timeout", 1.0),
+        shutdown_grace=raw.number("shutdown_grace"),
+    )
