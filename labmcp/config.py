@@ -212,6 +212,7 @@ def build_parser(prog: str = "labmcp") -> argparse.ArgumentParser:
     """The serve command's parser; its --help lists every flag with its env var and default."""
     parser = _Parser(
         prog=prog,
+        allow_abbrev=False,
         description="Read-only MCP server for LabArchives notebooks. Flags win over env vars.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Subcommands: fake-server, demo-session (see `labmcp <subcommand> --help`).",

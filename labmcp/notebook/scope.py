@@ -1,0 +1,233 @@
+"""The scope: which notebooks and which folder the server may show, resolved once at start.
+
+Every tool, resource, completion, prompt and search result passes through ``Scope`` checks, and an
+item outside the scope raises the very same NotFoundError as an item that does not exist, so the
+scope cannot be probed. Placement in the tree is always proven by walking down from the scope
+root (tree levels are cached by the client), never taken from the caller.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from labmcp.config import ScopeSettings
+from labmcp.errors import ConfigError, NotFoundError
+from labmcp.labarchives.models import (
+    ROOT_TREE_ID,
+    Download,
+    NotebookRef,
+    PageEntries,
+    SearchResults,
+    TreeNode,
+)
+
+MAX_WALK_NODES = 50_000
+"""A walk that visits more nodes than this stops: a guard against cyclic or absurd trees."""
+
+
+class Source(Protocol):
+    """The LabArchives calls the notebook layer needs (implemented by LabArchivesClient)."""
+
+    async def notebooks(self) -> tuple[NotebookRef, ...]: ...
+
+    async def get_tree_level(self, nbid: str, parent_tree_id: str = ROOT_TREE_ID) -> tuple[TreeNode, ...]: ...
+
+    async def get_entries_for_page(
+        self, nbid: str, page_tree_id: str, entry_data: bool = True, comment_data: bool = False
+    ) -> PageEntries: ...
+
+    async def entry_attachment(self, eid: str, max_bytes: int) -> Download: ...
+
+    async def entry_search(
+        self, query: str, nbid: str | None = None, page_size: int = 10, page_number: int = 0, entry_data: bool = True
+    ) -> SearchResults: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A tree node with the names of the folders above it, from the notebook root down."""
+
+    notebook: NotebookRef
+    node: TreeNode
+    folders: tuple[str, ...]
+
+    @property
+    def folder_path(self) -> str:
+        return "/".join(self.folders)
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return (*self.folders, self.node.display_text)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderScope:
+    """The one folder (with everything below it) that a folder-path scope allows."""
+
+    nbid: str
+    tree_id: str
+    folders: tuple[str, ...]
+
+
+def not_found(kind: str, ident: str) -> NotFoundError:
+    """The single message for "absent" and "out of scope" alike."""
+    return NotFoundError(f"{kind} {ident!r} not found")
+
+
+class Scope:
+    """Answers "may this be shown?" for notebooks, tree nodes and search hits; fails closed."""
+
+    def __init__(self, source: Source, notebooks: tuple[NotebookRef, ...], folder: FolderScope | None) -> None:
+        self._source = source
+        self._notebooks = {nb.id: nb for nb in notebooks}
+        self.folder = folder
+
+    @property
+    def notebooks(self) -> tuple[NotebookRef, ...]:
+        return tuple(self._notebooks.values())
+
+    def notebook(self, nbid: str) -> NotebookRef:
+        """The notebook if it is in scope, else the not-found error."""
+        try:
+            return self._notebooks[nbid]
+        except KeyError:
+            raise not_found("notebook", nbid) from None
+
+    def root(self, nbid: str) -> tuple[str, tuple[str, ...]]:
+        """The tree id to start walks from in this notebook, and the folder names above it."""
+        self.notebook(nbid)
+        if self.folder is not None and self.folder.nbid == nbid:
+            return self.folder.tree_id, self.folder.folders
+        return ROOT_TREE_ID, ()
+
+    async def children(self, nbid: str, parent_tree_id: str, folders: tuple[str, ...]) -> list[Located]:
+        """The readable children of a folder that is already known to be in scope."""
+        nb = self.notebook(nbid)
+        level = await self._source.get_tree_level(nbid, parent_tree_id)
+        return [Located(nb, node, folders) for node in level if node.user_access.can_read]
+
+    async def walk(self, nbid: str) -> AsyncIterator[Located]:
+        """Every readable node in scope in this notebook, breadth first from the scope root."""
+        root_id, root_folders = self.root(nbid)
+        queue: deque[tuple[str, tuple[str, ...]]] = deque([(root_id, root_folders)])
+        seen = {root_id}
+        visited = 0
+        while queue:
+            parent, folders = queue.popleft()
+            for located in await self.children(nbid, parent, folders):
+                visited += 1
+                if visited > MAX_WALK_NODES:
+                    return
+                yield located
+                node = located.node
+                if not node.is_page and node.tree_id not in seen:
+                    seen.add(node.tree_id)
+                    queue.append((node.tree_id, (*folders, node.display_text)))
+
+    async def locate(self, nbid: str, tree_id: str, *, kind: str) -> Located:
+        """Find a node by walking down from the scope root; absent or outside -> not found.
+
+        ``kind`` is ``page`` or ``folder`` and must match the node's type.
+        """
+        self.notebook(nbid)
+        async for located in self.walk(nbid):
+            if located.node.tree_id == tree_id:
+                if located.node.is_page == (kind == "page"):
+                    return located
+                break
+        raise not_found(kind, tree_id)
+
+    async def folder_start(self, nbid: str, folder_id: str | None) -> tuple[str, tuple[str, ...]]:
+        """Where a browse starts: the scope root, or a folder proven to be inside the scope."""
+        root_id, root_folders = self.root(nbid)
+        if folder_id is None or folder_id == root_id:
+            return root_id, root_folders
+        located = await self.locate(nbid, folder_id, kind="folder")
+        return located.node.tree_id, located.path
+
+    async def place_hit(self, nbid: str, tree_path: str) -> tuple[bool, Located | None]:
+        """Decide whether a search hit may be shown, and find its page when the path names one.
+
+        A hit is placed by its ``tree-path`` (folders/page title, §6.5), walked name by name from
+        the notebook root. Under a folder scope it is shown only if every page the path can name
+        lies below the scope folder (names may repeat: fail closed). Hits without a notebook id
+        (Inbox) are never shown under a restricted scope.
+        """
+        if not nbid or nbid not in self._notebooks:
+            return False, None
+        candidates = await self._pages_named(nbid, tree_path)
+        if self.folder is not None and self.folder.nbid == nbid:
+            inside = bool(candidates) and all(self.folder.tree_id in ancestors for _, ancestors in candidates)
+            if not inside:
+                return False, None
+        page = candidates[0][0] if len(candidates) == 1 else None
+        return True, page
+
+    async def _pages_named(self, nbid: str, tree_path: str) -> list[tuple[Located, frozenset[str]]]:
+        nb = self.notebook(nbid)
+        names = [part for part in tree_path.strip("/").split("/") if part]
+        if not names:
+            return []
+        frontier: list[tuple[str, tuple[str, ...], frozenset[str]]] = [(ROOT_TREE_ID, (), frozenset())]
+        for depth, name in enumerate(names):
+            last = depth == len(names) - 1
+            next_frontier: list[tuple[str, tuple[str, ...], frozenset[str]]] = []
+            found: list[tuple[Located, frozenset[str]]] = []
+            for parent, folders, ancestors in frontier:
+                for node in await self._source.get_tree_level(nbid, parent):
+                    if node.display_text != name or not node.user_access.can_read:
+                        continue
+                    if last and node.is_page:
+                        found.append((Located(nb, node, folders), ancestors))
+                    elif not last and not node.is_page:
+                        next_frontier.append((node.tree_id, (*folders, name), ancestors | {node.tree_id}))
+            if last:
+                return found
+            if len(next_frontier) > 64:
+                return []  # too many same-named folders to decide: fail closed
+            frontier = next_frontier
+        return []
+
+
+def _pick_notebook(available: Iterable[NotebookRef], settings: ScopeSettings) -> tuple[NotebookRef, ...]:
+    notebooks = tuple(available)
+    if settings.notebook_id:
+        chosen = [nb for nb in notebooks if nb.id == settings.notebook_id]
+        if not chosen:
+            raise ConfigError(f"LABARCHIVES_NOTEBOOK_ID {settings.notebook_id!r} is not a notebook of this user")
+        return (chosen[0],)
+    if settings.notebook_name:
+        exact = [nb for nb in notebooks if nb.name == settings.notebook_name]
+        if not exact:
+            exact = [nb for nb in notebooks if nb.name.casefold() == settings.notebook_name.casefold()]
+        if not exact:
+            raise ConfigError(f"LABARCHIVES_NOTEBOOK_NAME {settings.notebook_name!r} is not a notebook of this user")
+        if len(exact) > 1:
+            raise ConfigError(
+                f"LABARCHIVES_NOTEBOOK_NAME {settings.notebook_name!r} names {len(exact)} notebooks; "
+                "use LABARCHIVES_NOTEBOOK_ID"
+            )
+        return (exact[0],)
+    return notebooks
+
+
+async def resolve_scope(source: Source, settings: ScopeSettings) -> Scope:
+    """Turn names and paths into concrete ids at start; a name or path that does not exist is a
+    ConfigError, so a typo stops the server instead of silently widening or emptying the scope."""
+    notebooks = _pick_notebook(await source.notebooks(), settings)
+    if not settings.folder_path:
+        return Scope(source, notebooks, None)
+    nb = notebooks[0]
+    parent: str = ROOT_TREE_ID
+    folders: tuple[str, ...] = ()
+    for name in settings.folder_path.split("/"):
+        level = await source.get_tree_level(nb.id, parent)
+        matches = [n for n in level if not n.is_page and n.display_text == name and n.user_access.can_read]
+        if len(matches) != 1:
+            problem = "does not exist" if not matches else f"is ambiguous ({len(matches)} folders named {name!r})"
+            raise ConfigError(f"LABARCHIVES_FOLDER_PATH {settings.folder_path!r} {problem} in notebook {nb.name!r}")
+        parent, folders = matches[0].tree_id, (*folders, name)
+    return Scope(source, notebooks, FolderScope(nb.id, parent, folders))
