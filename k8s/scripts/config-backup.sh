@@ -1,0 +1,59 @@
+#!/bin/sh
+# Save an environment's live labmcp ConfigMaps (and optionally its Secret) to a file config-restore.sh reads.
+set -eu
+
+usage() {
+    cat <<'USAGE'
+Usage: k8s/scripts/config-backup.sh ENV [--out DIR] [--include-secret]
+
+Writes DIR/labmcp-ENV-<UTC time>.yaml (default DIR: ./labmcp-backups) with the ConfigMaps labelled
+app.kubernetes.io/name=labmcp in the environment's namespace, stripped of server-side fields so
+`config-restore.sh` can apply it to the same or a new cluster. A SHA256 file is written beside it.
+
+  --out DIR          directory for the backup (created, mode 700)
+  --include-secret   also save the Secret labmcp-credentials (the file is then mode 600; keep it
+                     somewhere as safe as the credentials themselves)
+  -h, --help         show this help
+
+Environment: KUBECTL (default kubectl).
+USAGE
+}
+
+root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+kubectl=${KUBECTL:-kubectl}
+env_name=""
+out=./labmcp-backups
+include_secret=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --out) [ $# -ge 2 ] || { echo "config-backup.sh: --out needs a directory" >&2; exit 2; }; out=$2; shift 2 ;;
+        --include-secret) include_secret=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        -*) echo "config-backup.sh: unknown option: $1" >&2; usage >&2; exit 2 ;;
+        *) [ -z "$env_name" ] || { echo "config-backup.sh: one ENV only" >&2; exit 2; }; env_name=$1; shift ;;
+    esac
+done
+case $env_name in
+    dev|staging|prod) ;;
+    "") echo "config-backup.sh: ENV is required (dev, staging or prod)" >&2; usage >&2; exit 2 ;;
+    *) echo "config-backup.sh: unknown ENV '$env_name' (dev, staging or prod)" >&2; exit 2 ;;
+esac
+
+namespace=$(sed -n 's/^namespace: *//p' "$root/k8s/overlays/$env_name/kustomization.yaml")
+umask 077
+mkdir -p "$out"
+file="$out/labmcp-$env_name-$(date -u +%Y%m%dT%H%M%SZ).yaml"
+
+# Server-set fields would make a later apply conflict or fail; drop them.
+"$kubectl" --namespace "$namespace" get configmap --selector app.kubernetes.io/name=labmcp --output=yaml \
+    | sed -E '/^ *(resourceVersion|uid|creationTimestamp|selfLink):/d' >"$file.tmp"
+if [ "$include_secret" -eq 1 ]; then
+    "$kubectl" --namespace "$namespace" get secret labmcp-credentials --output=yaml \
+        | sed -E '/^ *(resourceVersion|uid|creationTimestamp|selfLink):/d' >"$file.tmp.secret"
+    printf -- '---\n' >>"$file.tmp"
+    cat "$file.tmp.secret" >>"$file.tmp"
+    rm -f "$file.tmp.secret"
+fi
+mv "$file.tmp" "$file"
+(cd "$out" && sha256sum "$(basename "$file")" >"$(basename "$file").sha256")
+echo "$file"
