@@ -74,7 +74,7 @@ if [ "$dry_run" -eq 1 ]; then
 fi
 if [ "$yes" -ne 1 ]; then
     printf 'Type the environment name to confirm: '
-    read -r answer
+    read -r answer || answer=""
     [ "$answer" = "$env_name" ] || { echo "cleanup.sh: not confirmed; nothing deleted" >&2; exit 1; }
 fi
 

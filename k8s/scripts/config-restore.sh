@@ -57,7 +57,7 @@ if [ "$dry_run" -eq 1 ]; then
 fi
 if [ "$yes" -ne 1 ]; then
     printf 'Type the environment name to confirm: '
-    read -r answer
+    read -r answer || answer=""
     [ "$answer" = "$env_name" ] || { echo "config-restore.sh: not confirmed; nothing changed" >&2; exit 1; }
 fi
 "$kubectl" --namespace "$namespace" apply --filename="$file"
