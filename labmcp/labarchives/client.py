@@ -1,0 +1,431 @@
+"""The LabArchives client: the one module that does HTTP (with httpx), over the pure protocol.
+
+Why httpx and not the SDK's ``httpx2`` fork: the design card names httpx, its trio support is
+mature, and keeping the upstream client independent of the SDK's pins lets either move alone.
+This is the only module that imports it.
+
+Every call goes through the pacer (serialised, spaced, §5.4), is retried only for connection
+errors, timeouts and 5xx with exponential back-off, re-syncs the clock once on 4504 (§2.4), and
+reads at most a capped number of bytes. Errors never carry the URL, the signature or the token.
+"""
+
+from __future__ import annotations
+
+import email.message
+import logging
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Final
+
+import httpx
+import trio
+
+from labmcp import __version__
+from labmcp.config import LabArchivesSettings
+from labmcp.errors import AuthenticationError, LabArchivesError, UpstreamError, UpstreamTimeoutError
+from labmcp.labarchives import decode, protocol
+from labmcp.labarchives.cache import TTLCache
+from labmcp.labarchives.models import (
+    ROOT_TREE_ID,
+    Download,
+    Entry,
+    NotebookInfo,
+    NotebookRef,
+    PageEntries,
+    SearchResults,
+    TreeNode,
+    User,
+)
+from labmcp.labarchives.policy import Pacer, RetryPolicy
+from labmcp.observe import UpstreamObserver
+from labmcp.secret import Secret
+
+log = logging.getLogger("labmcp.upstream")
+
+CHUNK: Final = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    content_type: str
+    content_disposition: str
+    content_length: int | None
+    body: bytes
+    truncated: bool
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way worth repeating (connection, timeout, 5xx)."""
+
+    def __init__(self, error: LabArchivesError, reason: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.reason = reason
+
+
+def _filename(disposition: str) -> str:
+    """The filename of a ``Content-Disposition`` header, ``filename*=`` (RFC 5987) included (§7.3)."""
+    if not disposition:
+        return ""
+    msg = email.message.Message()
+    msg["content-disposition"] = disposition
+    name = msg.get_filename() or ""
+    return name.replace("/", "_").replace("\\", "_").strip()
+
+
+class LabArchivesClient:
+    """Read calls of the LabArchives ELN API for one akid and one user."""
+
+    def __init__(
+        self,
+        settings: LabArchivesSettings,
+        http: httpx.AsyncClient,
+        observer: UpstreamObserver,
+        *,
+        wall_clock_ms: Callable[[], int] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._observer = observer
+        self._wall_ms = wall_clock_ms or (lambda: time.time_ns() // 1_000_000)
+        self._offset_ms = 0
+        self._uid: str | None = settings.uid
+        self._pacer = Pacer(settings.request_interval, observer.pacing_wait)
+        self._retry = RetryPolicy(settings.max_attempts, settings.retry_backoff)
+        self._meta: TTLCache[object] = TTLCache(settings.cache_ttl, settings.cache_size, trio.current_time)
+        self._pages: TTLCache[object] = TTLCache(
+            settings.cache_ttl, max(8, settings.cache_size // 8), trio.current_time
+        )
+        self._secrets = [s for s in (settings.secret.reveal(), settings.token.reveal() if settings.token else "") if s]
+        self.clock_synced = False
+        self.last_success: float | None = None
+        self.last_failure: str | None = None
+
+    # --- identity and clock -------------------------------------------------------------------
+
+    @property
+    def uid(self) -> str:
+        if self._uid is None:
+            raise AuthenticationError("no LabArchives uid: call start() first")
+        return self._uid
+
+    @property
+    def clock_offset_ms(self) -> int:
+        return self._offset_ms
+
+    async def start(self) -> None:
+        """Sync the clock, then resolve the uid from email + token when no uid was configured."""
+        await self.sync_clock()
+        if self._uid is None:
+            if not self._settings.user or self._settings.token is None:
+                raise AuthenticationError("no uid and no email + token to resolve one")
+            user = await self.user_access_info(self._settings.user, self._settings.token)
+            self._uid = user.uid
+            self._meta.put(("user",), user)
+
+    async def sync_clock(self) -> int:
+        """Measure the offset to LabArchives' clock with ``epoch_time`` (akid only, §2.4)."""
+        before = self._wall_ms()
+        root = await self._xml(protocol.Call.of("utilities", "epoch_time"), resync=False)
+        after = self._wall_ms()
+        server = decode.decode_epoch_time(root)
+        self._offset_ms = server - (before + after) // 2
+        self.clock_synced = True
+        log.info("clock synced with LabArchives: offset %+d ms", self._offset_ms)
+        return self._offset_ms
+
+    async def user_access_info(self, email_address: str, token: Secret) -> User:
+        """Redeem a login email and app token for the user and their notebooks (§2.5 B)."""
+        call = protocol.Call.of(
+            "users", "user_access_info", {"login_or_email": email_address, "password": token.reveal()}
+        )
+        secrets = [token.reveal()]
+        return decode.decode_user(await self._xml(call, extra_secrets=secrets), "user_access_info")
+
+    async def user_info(self) -> User:
+        """The user and their notebooks by uid (``user_info_via_id``, §6.1), cached."""
+        cached = self._meta.get(("user",))
+        self._observer.cache("user", cached is not None)
+        if isinstance(cached, User):
+            return cached
+        call = protocol.Call.of("users", "user_info_via_id", {"uid": self.uid})
+        user = decode.decode_user(await self._xml(call), "user_info_via_id")
+        self._meta.put(("user",), user)
+        return user
+
+    async def notebooks(self) -> tuple[NotebookRef, ...]:
+        return (await self.user_info()).notebooks
+
+    async def max_file_size(self) -> int | None:
+        call = protocol.Call.of("users", "max_file_size", {"uid": self.uid})
+        return decode.decode_max_file_size(await self._xml(call))
+
+    # --- notebooks and tree --------------------------------------------------------------------
+
+    async def notebook_info(self, nbid: str) -> NotebookInfo:
+        call = protocol.Call.of("notebooks", "notebook_info", {"uid": self.uid, "nbid": nbid})
+        return decode.decode_notebook_info(await self._xml(call))
+
+    async def get_tree_level(self, nbid: str, parent_tree_id: str = ROOT_TREE_ID) -> tuple[TreeNode, ...]:
+        """Children of a folder (``0`` = root), cached; unreadable nodes are omitted upstream."""
+        key = ("tree", nbid, parent_tree_id)
+        cached = self._meta.get(key)
+        self._observer.cache("tree_level", cached is not None)
+        if isinstance(cached, tuple):
+            return cached
+        params = {"uid": self.uid, "nbid": nbid, "parent_tree_id": parent_tree_id}
+        level = decode.decode_tree_level(await self._xml(protocol.Call.of("tree_tools", "get_tree_level", params)))
+        self._meta.put(key, level)
+        return level
+
+    async def get_node(self, nbid: str, tree_id: str) -> TreeNode:
+        params = {"uid": self.uid, "nbid": nbid, "tree_id": tree_id}
+        return decode.decode_node(await self._xml(protocol.Call.of("tree_tools", "get_node", params)))
+
+    async def get_entries_for_page(
+        self, nbid: str, page_tree_id: str, entry_data: bool = True, comment_data: bool = False
+    ) -> PageEntries:
+        """Entries of a page in order (``entry_data=true`` for content), cached."""
+        key = ("page", nbid, page_tree_id, entry_data, comment_data)
+        cached = self._pages.get(key)
+        if cached is None and not entry_data:
+            cached = self._pages.get(("page", nbid, page_tree_id, True, comment_data))
+        self._observer.cache("page", cached is not None)
+        if isinstance(cached, PageEntries):
+            return cached
+        params: dict[str, str | int | bool | None] = {
+            "uid": self.uid,
+            "nbid": nbid,
+            "page_tree_id": page_tree_id,
+            "entry_data": entry_data,
+            "comment_data": comment_data or None,
+        }
+        call = protocol.Call.of("tree_tools", "get_entries_for_page", params)
+        page = decode.decode_page_entries(await self._xml(call))
+        self._pages.put(key, page)
+        return page
+
+    # --- entries --------------------------------------------------------------------------------
+
+    async def entry_info(self, eid: str, entry_data: bool = False) -> Entry:
+        params: dict[str, str | int | bool | None] = {"uid": self.uid, "eid": eid, "entry_data": entry_data}
+        return decode.decode_entry_info(await self._xml(protocol.Call.of("entries", "entry_info", params)))
+
+    async def entry_attachment(self, eid: str, max_bytes: int) -> Download:
+        """The attachment's bytes, at most ``max_bytes`` (streamed; never written to disk)."""
+        return await self._download(
+            protocol.Call.of("entries", "entry_attachment", {"uid": self.uid, "eid": eid}), max_bytes
+        )
+
+    async def entry_thumb(self, eid: str, max_bytes: int) -> Download:
+        return await self._download(
+            protocol.Call.of("entries", "entry_thumb", {"uid": self.uid, "eid": eid}), max_bytes
+        )
+
+    # --- search ---------------------------------------------------------------------------------
+
+    async def entry_search(
+        self, query: str, nbid: str | None = None, page_size: int = 10, page_number: int = 0, entry_data: bool = True
+    ) -> SearchResults:
+        """LabArchives' own full-text search; ``page_number`` is zero-based (§6.5 [CODE])."""
+        key = ("search", query, nbid, page_size, page_number, entry_data)
+        cached = self._pages.get(key)
+        self._observer.cache("search", cached is not None)
+        if isinstance(cached, SearchResults):
+            return cached
+        params: dict[str, str | int | bool | None] = {
+            "uid": self.uid,
+            "query": query,
+            "nbid": nbid,
+            "page_size": page_size,
+            "page_number": page_number,
+            "entry_data": entry_data,
+        }
+        root = await self._xml(protocol.Call.of("search_tools", "entry_search", params))
+        results = decode.decode_search(root, "entry_search") if root is not None else SearchResults((), 0, 0)
+        self._pages.put(key, results)
+        return results
+
+    async def attachment_search(
+        self, terms: str = "", extension: str = "", nbid: str | None = None, max_to_return: int = 100
+    ) -> SearchResults:
+        params: dict[str, str | int | bool | None] = {
+            "uid": self.uid,
+            "terms": terms or None,
+            "extension": extension or None,
+            "nbid": nbid,
+            "max_to_return": max_to_return,
+        }
+        root = await self._xml(protocol.Call.of("search_tools", "attachment_search", params))
+        return decode.decode_search(root, "attachment_search") if root is not None else SearchResults((), 0, 0)
+
+    async def epoch_time(self) -> int:
+        return decode.decode_epoch_time(await self._xml(protocol.Call.of("utilities", "epoch_time"), resync=False))
+
+    # --- the machinery ----------------------------------------------------------------------------
+
+    async def _xml(
+        self, call: protocol.Call, *, resync: bool = True, extra_secrets: list[str] | None = None
+    ) -> ET.Element:
+        """Perform a call and parse its XML; a search miss (404) yields an empty ``<search-tools>``."""
+        reply = await self._call(call, self._settings.max_response_bytes, resync=resync, extra_secrets=extra_secrets)
+        if reply.status == 404 and call.method in protocol.SEARCH_METHODS:
+            return ET.Element("search-tools")
+        if reply.truncated:
+            raise UpstreamError(
+                f"LabArchives {call.method} answered with more than {self._settings.max_response_bytes} bytes; refused",
+                method=call.method,
+            )
+        ctype = reply.content_type.split(";")[0].strip().lower()
+        if ctype and "xml" not in ctype:
+            raise UpstreamError(
+                f"LabArchives {call.method} answered with content type {ctype!r} instead of XML", method=call.method
+            )
+        return decode.parse_xml(reply.body, call.method)
+
+    async def _download(self, call: protocol.Call, max_bytes: int) -> Download:
+        reply = await self._call(call, max_bytes, resync=True, extra_secrets=None)
+        ctype = reply.content_type.split(";")[0].strip() or "application/octet-stream"
+        return Download(
+            filename=_filename(reply.content_disposition),
+            content_type=ctype,
+            data=reply.body,
+            truncated=reply.truncated,
+            size=reply.content_length,
+        )
+
+    async def _call(
+        self, call: protocol.Call, max_bytes: int, *, resync: bool, extra_secrets: list[str] | None
+    ) -> _Reply:
+        """Paced attempts with retries; 4504 re-syncs the clock once and retries once (§2.4)."""
+        secrets = self._secrets + (extra_secrets or [])
+        failed = 0
+        resynced = False
+        while True:
+            try:
+                reply = await self._attempt(call, max_bytes, secrets)
+            except _Retryable as exc:
+                failed += 1
+                self.last_failure = str(exc.error)
+                if not self._retry.should_retry(failed, retryable=True):
+                    raise exc.error from None
+                delay = self._retry.delay(failed)
+                self._observer.retry(call.method, exc.reason)
+                log.warning("LabArchives %s: %s; retry %d in %.1fs", call.method, exc.reason, failed, delay)
+                await trio.sleep(delay)
+                continue
+            except AuthenticationError as exc:
+                if exc.code == protocol.EXPIRED_CODE and resync and not resynced:
+                    resynced = True
+                    log.warning("LabArchives rejected expires (4504): re-syncing the clock once")
+                    await self.sync_clock()
+                    continue
+                self.last_failure = str(exc)
+                raise
+            except LabArchivesError as exc:
+                self.last_failure = str(exc)
+                raise
+            self.last_success = trio.current_time()
+            return reply
+
+    async def _attempt(self, call: protocol.Call, max_bytes: int, secrets: list[str]) -> _Reply:
+        settings = self._settings
+        async with self._pacer.turn():
+            url = protocol.build_url(
+                settings.api_base,
+                call,
+                settings.akid,
+                settings.secret.reveal(),
+                protocol.corrected_expires(self._wall_ms(), self._offset_ms),
+            )
+            started = trio.current_time()
+            outcome = "ok"
+            try:
+                # A body that trickles forever must not hold the pacer: one deadline per attempt.
+                with trio.fail_after(settings.connect_timeout + 2 * settings.read_timeout):
+                    reply = await self._fetch(url, max_bytes)
+            except trio.TooSlowError:
+                outcome = "timeout"
+                raise _Retryable(
+                    UpstreamTimeoutError(f"LabArchives {call.method} timed out", method=call.method), "timeout"
+                ) from None
+            except httpx.TimeoutException as exc:
+                outcome = "timeout"
+                phase = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for the answer"
+                raise _Retryable(
+                    UpstreamTimeoutError(f"LabArchives {call.method} timed out {phase}", method=call.method), "timeout"
+                ) from None
+            except (httpx.TransportError, OSError) as exc:
+                outcome = "connect_error"
+                detail = protocol.scrub(type(exc).__name__, secrets)
+                raise _Retryable(
+                    UpstreamError(
+                        f"cannot reach LabArchives for {call.method} ({detail}: connection failed or was reset)",
+                        method=call.method,
+                    ),
+                    "connect_error",
+                ) from None
+            finally:
+                elapsed = trio.current_time() - started
+                if outcome != "ok":
+                    self._observer.upstream_call(call.method, outcome, elapsed)
+            if reply.status == 200:
+                self._observer.upstream_call(call.method, "too_large" if reply.truncated else "ok", elapsed)
+                log.debug("LabArchives %s/%s -> 200 in %.3fs", call.api_class, call.method, elapsed)
+                return reply
+            code, desc = protocol.parse_error_body(reply.body)
+            self._observer.upstream_call(call.method, f"error_{code}" if code else f"http_{reply.status}", elapsed)
+            log.debug(
+                "LabArchives %s/%s -> %d (code %s) in %.3fs", call.api_class, call.method, reply.status, code, elapsed
+            )
+            if protocol.is_search_miss(call.method, reply.status, code):
+                return reply
+            error = protocol.error_for(call.method, reply.status, code, protocol.scrub(desc, secrets))
+            if protocol.is_retryable_status(reply.status):
+                raise _Retryable(error, f"http_{reply.status}")
+            raise error
+
+    async def _fetch(self, url: str, max_bytes: int) -> _Reply:
+        async with self._http.stream("GET", url) as response:
+            chunks: list[bytes] = []
+            size = 0
+            truncated = False
+            async for chunk in response.aiter_bytes(CHUNK):
+                room = max_bytes - size
+                if len(chunk) > room:
+                    chunks.append(chunk[:room])
+                    truncated = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+            length = response.headers.get("content-length")
+            return _Reply(
+                status=response.status_code,
+                content_type=response.headers.get("content-type", ""),
+                content_disposition=response.headers.get("content-disposition", ""),
+                content_length=int(length) if length and length.isdigit() else None,
+                body=b"".join(chunks),
+                truncated=truncated,
+            )
+
+
+@asynccontextmanager
+async def open_client(settings: LabArchivesSettings, observer: UpstreamObserver) -> AsyncIterator[LabArchivesClient]:
+    """A client with its own HTTP connection pool, closed on exit. Redirects are not followed."""
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout,
+        read=settings.read_timeout,
+        write=settings.read_timeout,
+        pool=settings.connect_timeout + settings.read_timeout,
+    )
+    async with httpx.AsyncClient(
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=True,  # proxies (HTTPS_PROXY, NO_PROXY) are how many labs reach the internet
+        headers={"User-Agent": f"labmcp/{__version__}", "Accept": "application/xml, */*"},
+    ) as http:
+        yield LabArchivesClient(settings, http, observer)

@@ -1,0 +1,174 @@
+"""The LabArchives wire protocol without I/O: signed URLs in, typed errors out (§1.2, §2, §5).
+
+Pure functions over plain data, so the whole request/response contract is tested without sockets.
+The only secret that reaches a URL is the signature (and, for ``user_access_info``, the app token);
+neither is ever put into an error message: errors are built from the method name and the
+LabArchives code alone.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
+
+from labmcp.errors import (
+    AuthenticationError,
+    InvalidRequestError,
+    LabArchivesError,
+    PermissionDeniedError,
+    ResourceMissingError,
+    UpstreamError,
+)
+from labmcp.labarchives.signing import signature
+
+AUTH_CODES: Final = frozenset({4504, 4506, 4507, 4514, 4520, 4522, 4533})
+PERMISSION_CODES: Final = frozenset({4501, 4502, 4547})
+MISSING_CODES: Final = frozenset({4509, 4511, 4512, 4517, 4528})
+EXPIRED_CODE: Final = 4504
+SEARCH_METHODS: Final = frozenset({"entry_search", "attachment_search", "modified_since"})
+
+# Meanings of the codes a reader meets (§5.2); shown to the assistant next to the code, so the
+# error says what went wrong even when LabArchives' own description is empty.
+CODE_MEANINGS: Final = {
+    4500: "a mandatory parameter is missing",
+    4501: "the user has no right to read this item",
+    4502: "the user has no right to modify this item",
+    4503: "the API method does not exist",
+    4504: "the request's expires time is too old (clock skew)",
+    4506: "the access key id (akid) is not valid",
+    4507: "no user for this uid (it may have been revoked)",
+    4509: "the notebook id is not valid",
+    4511: "the entry has no attachment",
+    4512: "the entry was not found",
+    4514: "login email or app token is incorrect or expired",
+    4517: "the page was not found",
+    4520: "the signature is not valid (check the access password)",
+    4522: "the call is not allowed with alternate authentication",
+    4527: "unsupported entry type",
+    4528: "the comment was not found",
+    4529: "a parameter has an invalid value",
+    4533: "the session timed out",
+    4547: "the user does not have rights to perform this action",
+    4999: "LabArchives reported an unexpected internal failure",
+}
+
+_MAX_DESCRIPTION = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call: ``/api/<api_class>/<method>`` with its method parameters (no auth params)."""
+
+    api_class: str
+    method: str
+    params: tuple[tuple[str, str], ...] = ()
+    signed: bool = True
+
+    @classmethod
+    def of(cls, api_class: str, method: str, params: Mapping[str, str | int | bool | None] | None = None) -> Call:
+        """Build a call, dropping None values and spelling booleans ``true``/``false`` (§1.2)."""
+        items: list[tuple[str, str]] = []
+        for key, value in (params or {}).items():
+            if value is None:
+                continue
+            text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+            items.append((key, text))
+        return cls(api_class, method, tuple(items), signed=not (api_class == "utilities" and method == "epoch_time"))
+
+
+def _query(pairs: Iterable[tuple[str, str]]) -> str:
+    # Each value is percent-encoded exactly once, ``+``, ``/`` and ``=`` included (§2.2, §8.2).
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+
+
+def build_url(
+    api_base: str, call: Call, akid: str, password: str, expires_ms: int, *, hash_name: str = "sha512"
+) -> str:
+    """The full request URL: method parameters, then ``akid``, ``expires`` and the signature.
+
+    ``utilities/epoch_time`` takes the akid only (§2.2). The signed message is
+    ``akid + method + expires`` with the method name alone, never the class (§2.2 [DOC]).
+    """
+    pairs = list(call.params)
+    pairs.append(("akid", akid))
+    if call.signed:
+        sig = signature(akid, call.method, expires_ms, password, hash_name="sha1" if hash_name == "sha1" else "sha512")
+        pairs += [("expires", str(expires_ms)), ("sig", sig)]
+    return f"{api_base.rstrip('/')}/{call.api_class}/{call.method}?{_query(pairs)}"
+
+
+def corrected_expires(local_ms: int, offset_ms: int) -> int:
+    """``expires`` is the current server time in ms, i.e. local time plus the synced offset (§2.4)."""
+    return local_ms + offset_ms
+
+
+_CODE_RE = re.compile(rb"<error-code[^>]*>\s*(\d{1,6})\s*</error-code>")
+_DESC_RE = re.compile(rb"<error-description[^>]*>(.*?)</error-description>", re.DOTALL)
+_TAGS = re.compile(r"<[^>]*>")
+_UNSAFE_CHARS = re.compile(r"[^\w\s.,;:()'\-/]", re.UNICODE)
+
+
+def parse_error_body(body: bytes) -> tuple[int | None, str]:
+    """The ``<error-code>`` and ``<error-description>`` of an error body (§5.1), found by pattern.
+
+    A regex, not an XML parser: error bodies come with failing statuses where anything may arrive,
+    and the two fields are flat text. The description is shortened and stripped of markup.
+    """
+    head = body[:65536]
+    code_match = _CODE_RE.search(head)
+    desc_match = _DESC_RE.search(head)
+    code = int(code_match.group(1)) if code_match else None
+    desc = desc_match.group(1).decode("utf-8", errors="replace") if desc_match else ""
+    desc = _TAGS.sub(" ", html.unescape(_TAGS.sub(" ", desc)))
+    desc = " ".join(_UNSAFE_CHARS.sub(" ", desc).split())[:_MAX_DESCRIPTION]
+    return code, desc
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Remove every secret (and its percent-encoded form) from a text that came from outside."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            for form in {secret, quote(secret, safe=""), quote(secret, safe="/")}:
+                text = text.replace(form, "***")
+    return text
+
+
+def error_for(method: str, status: int, code: int | None, description: str) -> LabArchivesError:
+    """Map an HTTP status and LabArchives code to our exception type (§5.2, §5.3).
+
+    Clients must key on ``<error-code>``, not the status (§5.3); the status decides only when no
+    code came back.
+    """
+    meaning = CODE_MEANINGS.get(code, "") if code is not None else ""
+    said = f" ({description})" if description and description.casefold() != meaning.casefold() else ""
+    label = f"error {code}: {meaning or 'unknown error code'}{said}" if code is not None else f"HTTP {status}"
+    message = f"LabArchives {method} failed: {label}"
+    cls: type[LabArchivesError] = InvalidRequestError
+    if code in AUTH_CODES or (code is None and status == 401):
+        cls = AuthenticationError
+    elif code in PERMISSION_CODES or (code is None and status == 403):
+        cls = PermissionDeniedError
+    elif code in MISSING_CODES or (code is None and status == 404):
+        cls = ResourceMissingError
+    elif code == 4999 or status >= 500:
+        cls = UpstreamError
+    return cls(message, method=method, code=code, status=status)
+
+
+def is_search_miss(method: str, status: int, code: int | None) -> bool:
+    """A search with no match answers HTTP 404 (§5.3 [DOC]); that is an empty result, not an error.
+
+    A 404 that carries an authentication, uid or notebook code is still an error.
+    """
+    if method not in SEARCH_METHODS or status != 404:
+        return False
+    return code is None or code not in (AUTH_CODES | PERMISSION_CODES | {4500, 4509, 4529})
+
+
+def is_retryable_status(status: int) -> bool:
+    """Only 5xx answers are retried; a 4xx is never retried (§5.4 [DOC])."""
+    return status >= 500

@@ -1,0 +1,80 @@
+"""Pacing, back-off and the cache on trio's virtual clock (§5.4)."""
+
+from __future__ import annotations
+
+import itertools
+
+import trio
+import trio.testing
+
+from labmcp.labarchives.cache import TTLCache
+from labmcp.labarchives.policy import Pacer, RetryPolicy
+
+
+def test_backoff_doubles_from_the_base_and_attempts_are_bounded() -> None:
+    """§5.4 [DOC]: wait >= 1 s, then back off exponentially, bounded."""
+    policy = RetryPolicy(max_attempts=3, backoff=1.0)
+    assert [policy.delay(n) for n in (1, 2)] == [1.0, 2.0]
+    assert policy.should_retry(1, retryable=True)
+    assert policy.should_retry(2, retryable=True)
+    assert not policy.should_retry(3, retryable=True)
+    assert not policy.should_retry(1, retryable=False)
+
+
+async def test_pacer_spaces_concurrent_calls_and_never_overlaps(autojump_clock: trio.testing.MockClock) -> None:
+    waits: list[float] = []
+    pacer = Pacer(1.0, waits.append)
+    starts: list[float] = []
+    active = 0
+
+    async def call() -> None:
+        nonlocal active
+        async with pacer.turn():
+            active += 1
+            assert active == 1
+            starts.append(trio.current_time())
+            await trio.sleep(0.25)
+            active -= 1
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(5):
+            nursery.start_soon(call)
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(abs(gap - 1.0) < 1e-9 for gap in gaps)
+    assert len(waits) == 5
+    assert max(waits) >= 4.0
+
+
+async def test_zero_interval_still_serialises(autojump_clock: trio.testing.MockClock) -> None:
+    pacer = Pacer(0.0, lambda _: None)
+    order: list[str] = []
+
+    async def call(name: str) -> None:
+        async with pacer.turn():
+            order.append(f"start {name}")
+            await trio.sleep(1)
+            order.append(f"end {name}")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(call, "a")
+        nursery.start_soon(call, "b")
+    assert order[1].startswith("end")
+
+
+async def test_cache_expires_after_ttl_and_evicts_least_recent(autojump_clock: trio.testing.MockClock) -> None:
+    cache: TTLCache[int] = TTLCache(10.0, 2, trio.current_time)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)
+    assert cache.get("b") is None
+    assert cache.get("a") == 1
+    await trio.sleep(10.5)
+    assert cache.get("a") is None
+    assert len(cache) == 1
+
+
+def test_cache_with_zero_ttl_is_off() -> None:
+    cache: TTLCache[int] = TTLCache(0, 10, lambda: 0.0)
+    cache.put("a", 1)
+    assert cache.get("a") is None
