@@ -40,6 +40,11 @@ def test_every_script_explains_itself_with_help(script: str) -> None:
     assert proc.returncode == 0 and proc.stdout.startswith(f"Usage: k8s/scripts/{script}")
 
 
+def test_validate_script_explains_itself_with_help() -> None:
+    proc = subprocess.run(["sh", str(K8S / "validate.sh"), "--help"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stdout.startswith("Usage: k8s/validate.sh")
+
+
 @pytest.mark.parametrize("script", ["deploy.sh", "cleanup.sh", "config-backup.sh", "config-restore.sh"])
 def test_scripts_refuse_an_unknown_environment(script: str) -> None:
     proc = sh(script, "qa")

@@ -13,7 +13,7 @@ from tests.k8s.tools import K8S, KUSTOMIZATIONS, render, run, tool
 
 # The oldest Kubernetes minor still commonly run and the newest the schemas ship.
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
-SCRIPTS = sorted((K8S / "scripts").glob("*.sh"))
+SCRIPTS = [*sorted((K8S / "scripts").glob("*.sh")), K8S / "validate.sh"]
 
 
 def rendered_file(name: str, tmp_path: Path) -> Path:
@@ -79,5 +79,5 @@ def test_dockerfile_passes_hadolint() -> None:
 
 
 def test_ops_scripts_pass_shellcheck_as_posix_sh() -> None:
-    assert len(SCRIPTS) == 6
+    assert len(SCRIPTS) == 7
     run([tool("shellcheck"), "--shell=sh", "--severity=style", *map(str, SCRIPTS)])
