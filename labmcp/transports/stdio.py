@@ -44,8 +44,10 @@ def classify(line: bytes) -> SessionMessage | bytes:
         return _error_line(types.PARSE_ERROR, f"Parse error: invalid UTF-8 at byte {exc.start}")
     try:
         raw = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         return _error_line(types.PARSE_ERROR, f"Parse error: {exc.msg} at line {exc.lineno} column {exc.colno}")
+    except ValueError:
+        return _error_line(types.PARSE_ERROR, "Parse error: number or nesting out of range")
     try:
         message = types.jsonrpc_message_adapter.validate_python(raw, by_name=False)
     except ValidationError:
