@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from labmcp.fake.exchange import FakeConfig
+from labmcp.fake.serve import Credentials, FakeLabArchives
 
-__all__ = ["FakeConfig"]
+__all__ = ["Credentials", "FakeConfig", "FakeLabArchives"]
