@@ -373,3 +373,24 @@ def test_promtool_accepts_the_exposition(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "" and result.stderr.strip() == "", result.stdout + result.stderr
+
+
+def test_exported_series_match_the_k8s_contract_file() -> None:
+    """k8s/monitoring/metrics.txt lists every series name, type and label set the dashboards and alerts may use."""
+    contract: dict[str, tuple[str, frozenset[str]]] = {}
+    for line in (Path(__file__).parents[2] / "k8s" / "monitoring" / "metrics.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, kind, labels = line.split()
+            contract[name] = (kind, frozenset() if labels == "-" else frozenset(labels.split(",")))
+    metrics = make()
+    metrics.mcp_request("tools/call", "read_page", "ok", 0.1)
+    metrics.upstream_call("users/user_info", "ok", 0.1)
+    metrics.pacing_wait(0.1)
+    metrics.retry("users/user_info", "timeout")
+    metrics.cache("node", True)
+    exp = parse(metrics.render())
+    exported: dict[str, tuple[str, frozenset[str]]] = {}
+    for name, labels in exp.samples:
+        family = name if name in exp.types else re.sub(r"_(bucket|sum|count)$", "", name)
+        exported[name] = (exp.types[family], frozenset(k for k, _ in labels))
+    assert exported == contract
