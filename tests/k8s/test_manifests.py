@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from labmcp.config import OPTIONS, load
+from labmcp.transports.health import ROUTES
 from tests.k8s.tools import K8S, OVERLAYS, documents, load_yaml, one
 
 KNOWN_ENV = {opt.env for opt in OPTIONS if opt.env}
 SECRET_ENV = {opt.env for opt in OPTIONS if opt.env and opt.secret_file}
-SERVER_ROUTES = {"/health/live", "/health/ready", "/health", "/metrics"}
+# The routes the health listener really serves, not a copy of them.
+SERVER_ROUTES = {route.decode() for route in ROUTES}
 
 
 def server_container(docs: list[dict[str, Any]]) -> dict[str, Any]:
