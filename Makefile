@@ -4,7 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test pytest lint typecheck demo fake-server clean
+.PHONY: test pytest lint typecheck demo fake-server clean k8s-tools k8s-validate pyz bench
+
+INSPECTOR := $(VENV)/npm/node_modules/.bin/mcp-inspector
+INSPECTOR_VERSION := 2.12.0
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "labmcp needs Python >= 3.11")'
@@ -15,8 +18,29 @@ $(STAMP): pyproject.toml
 
 test: lint typecheck pytest
 
-pytest: $(STAMP)
-	$(PY) -m pytest -q
+# The MCP Inspector CLI (npm) is the independent client the end-to-end tests also drive.
+$(INSPECTOR):
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --loglevel=error @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+
+# Offline validators for k8s/ in their own venv (checkov's dependency tree stays out of the server's).
+K8S_TOOLS := $(VENV)/k8s-tools
+K8S_STAMP := $(K8S_TOOLS)/.installed
+
+$(K8S_STAMP): k8s/tools-requirements.txt
+	$(PYTHON) -m venv $(K8S_TOOLS)
+	$(K8S_TOOLS)/bin/pip install --quiet --upgrade pip
+	$(K8S_TOOLS)/bin/pip install --quiet -r k8s/tools-requirements.txt
+	touch $(K8S_STAMP)
+
+k8s-tools: $(K8S_STAMP)
+
+k8s-validate: $(STAMP) $(K8S_STAMP)
+	sh k8s/validate.sh
+
+# promtool (apt package prometheus) checks /metrics and the alert rules; .ci/run installs it and
+# sets LABMCP_REQUIRE_TOOLS=1 / LABMCP_REQUIRE_PROMTOOL=1 so a missing tool fails instead of skipping.
+pytest: $(STAMP) $(INSPECTOR) $(K8S_STAMP)
+	LABMCP_INSPECTOR=$(abspath $(INSPECTOR)) $(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check labmcp tests build_zipapp.py
