@@ -237,19 +237,20 @@ def dists_of(tree: Path) -> tuple[tuple[str, str, str], ...]:
     return tuple(found)
 
 
-def collect(target: Target, tree: Path, objects: dict[str, Path], app: list[tuple[str, Path]]) -> Staged:
+def collect(target: Target, tree: Path, objects: dict[str, bytes], app: Mapping[str, bytes]) -> Staged:
     """Hash a staged tree plus labmcp's own files into a manifest, adding each new file to ``objects``."""
     files: dict[str, str] = {}
-    for relpath, path in [*tree_files(tree), *app]:
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        objects.setdefault(digest, path)
+    contents = [*((relpath, path.read_bytes()) for relpath, path in tree_files(tree)), *app.items()]
+    for relpath, data in contents:
+        digest = hashlib.sha256(data).hexdigest()
+        objects.setdefault(digest, data)
         files[relpath] = digest
     return Staged(target, files, dists_of(tree))
 
 
-def app_files() -> list[tuple[str, Path]]:
-    """labmcp's package files as they sit in the source tree (the same set the wheel ships)."""
-    return [(rel, path) for rel, path in tree_files(ROOT / "labmcp", "labmcp/") if not rel.endswith(".egg-info")]
+def app_snapshot() -> dict[str, bytes]:
+    """labmcp's package files (the set its wheel ships), read once so every target gets the same bytes."""
+    return {rel: path.read_bytes() for rel, path in tree_files(ROOT / "labmcp", "labmcp/")}
 
 
 def manifest_bytes(staged: Staged) -> bytes:
@@ -272,12 +273,12 @@ def build_record(staged: list[Staged], epoch: int) -> dict[str, object]:
     }
 
 
-def write_pyz(path: Path, staged: list[Staged], objects: Mapping[str, Path], epoch: int) -> dict[str, object]:
+def write_pyz(path: Path, staged: list[Staged], objects: Mapping[str, bytes], epoch: int) -> dict[str, object]:
     """Write one deterministic pyz holding ``staged`` targets; returns its BUILD record."""
     record = build_record(staged, epoch)
-    entries: dict[str, bytes | Path] = {
+    entries: dict[str, bytes] = {
         "BUILD.json": json.dumps(record, indent=1, sort_keys=True).encode() + b"\n",
-        "__main__.py": (ROOT / "labmcp" / "pyzboot.py").read_bytes(),
+        "__main__.py": objects[staged[0].files["labmcp/pyzboot.py"]],
     }
     for item in staged:
         entries[f"m/{item.target.name}.json"] = manifest_bytes(item)
@@ -293,8 +294,7 @@ def write_pyz(path: Path, staged: list[Staged], objects: Mapping[str, Path], epo
                 info.create_system = 3
                 info.external_attr = 0o100644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
-                data = entries[name]
-                archive.writestr(info, data if isinstance(data, bytes) else data.read_bytes(), compresslevel=9)
+                archive.writestr(info, entries[name], compresslevel=6)  # 9 is 2.7x slower for 0.6% less
     tmp.chmod(0o755)
     tmp.replace(path)
     return record
@@ -377,8 +377,8 @@ def host_target() -> Target:
     sys.exit(f"build_zipapp.py: this machine's target {name} is not one the pyz supports")
 
 
-def build() -> list[Path]:
-    """Stage every target, write the universal and slim pyz, SBOMs and SHA256SUMS; returns the files."""
+def build(dist: Path) -> list[Path]:
+    """Stage every target, write the universal and slim pyz, SBOMs and SHA256SUMS into ``dist``; returns them."""
     started = time.monotonic()
     uv = uv_command()
     entries = lock_requirements(LOCK.read_text(encoding="utf-8"))
@@ -389,13 +389,13 @@ def build() -> list[Path]:
     kept = [block for name, blocks in sorted(entries.items()) if name not in EXCLUDED for block in blocks]
     requirements.write_text("\n".join(kept) + "\n", encoding="utf-8")
     env = {**os.environ, "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR", str(WORK / "uv-cache"))}
-    objects: dict[str, Path] = {}
-    app = app_files()
+    objects: dict[str, bytes] = {}
+    app = app_snapshot()
     staged = []
     for target in ALL_TARGETS:
         staged.append(collect(target, stage_target(uv, target, requirements, env), objects, app))
     print(f"staged {len(staged)} targets, {len(objects)} distinct files in {time.monotonic() - started:.1f}s")
-    DIST.mkdir(exist_ok=True)
+    dist.mkdir(parents=True, exist_ok=True)
     hashes = lock_hashes(entries)
     slim_target = host_target()
     outputs = []
@@ -403,25 +403,26 @@ def build() -> list[Path]:
         ("labmcp.pyz", staged),
         (f"labmcp-{slim_target.name}.pyz", [s for s in staged if s.target == slim_target]),
     ):
-        pyz = DIST / name
+        pyz = dist / name
         record = write_pyz(pyz, chosen, objects, epoch)
         outputs += [pyz, write_sbom(pyz, record, chosen, hashes)]
         size, build_id = pyz.stat().st_size / 1e6, str(record["build_id"])[:16]
-        print(f"{pyz.relative_to(ROOT)}: {size:.1f} MB, {len(chosen)} target(s), build {build_id}")
-    sums = DIST / "SHA256SUMS"
+        print(f"{pyz}: {size:.1f} MB, {len(chosen)} target(s), build {build_id}")
+    sums = dist / "SHA256SUMS"
     sums.write_text("".join(f"{sha256_file(p)}  {p.name}\n" for p in outputs), encoding="utf-8")
-    print(f"{sums.relative_to(ROOT)} written; total {time.monotonic() - started:.1f}s")
+    print(f"{sums} written; total {time.monotonic() - started:.1f}s")
     return [*outputs, sums]
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build_zipapp.py", description=__doc__.splitlines()[0])
     parser.add_argument("--lock", action="store_true", help="re-resolve requirements/pyz.lock (needs the index)")
+    parser.add_argument("--out", type=Path, default=DIST, help="output directory (default dist/)")
     args = parser.parse_args(argv)
     if args.lock:
         refresh_lock(uv_command())
         return 0
-    build()
+    build(args.out.absolute())
     return 0
 
 
