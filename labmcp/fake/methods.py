@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -270,9 +271,18 @@ def entry_info(call: Call) -> El:
     return record("entries", element)
 
 
+def _ascii_fallback(name: str) -> str:
+    """Accents dropped (é → e), anything without an ASCII base (細) → ``_``."""
+    out = []
+    for char in name:
+        base = char if char.isascii() else "".join(c for c in unicodedata.normalize("NFKD", char) if c.isascii())
+        out.append(base or "_")
+    return "".join(out)
+
+
 def content_disposition(file_name: str) -> str:
     """``attachment; filename="…"``, plus RFC 5987 ``filename*`` for non-ASCII names (§7.3 [INF])."""
-    fallback = file_name.encode("ascii", "replace").decode("ascii").replace("\\", "_").replace('"', "'")
+    fallback = _ascii_fallback(file_name).replace("\\", "_").replace('"', "'")
     value = f'attachment; filename="{fallback}"'
     if not file_name.isascii():
         value += f"; filename*=UTF-8''{quote(file_name, safe='')}"

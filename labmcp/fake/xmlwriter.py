@@ -2,7 +2,8 @@
 
 Independent of the client's decoder on purpose (style.md): a bug in one must not hide in the other.
 Children of record elements can be shuffled with a seeded ``random.Random`` because the real order is
-not fixed (§3); children of arrays keep their order since that order carries meaning (page order).
+not fixed (§3); children of arrays keep their order since that order carries meaning (page order),
+and arrays stay after their scalar siblings (see ``_write``).
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ def _write(element: El, out: list[str], rng: random.Random | None) -> None:
     children = list(element.children)
     if rng is not None and not element.array:
         rng.shuffle(children)
+        # labapi (live-tested) takes the uid as the first <id> in document order (".//id"), so live
+        # answers put scalars before collections; shuffling keeps that (stable sort, arrays last).
+        children.sort(key=lambda child: child.array)
     for child in children:
         _write(child, out, rng)
     out.append(f"</{element.tag}>")
