@@ -42,7 +42,8 @@ class Launch:
 def launch_for(executable: str, archive: Path | None) -> Launch:
     """This pyz when running from one, else the installed package."""
     if archive is not None:
-        return Launch(str(Path(executable).absolute()), (str(archive.absolute()),))
+        # normpath, not resolve(): a symlink the user keeps pointing at the current release stays the path.
+        return Launch(str(Path(executable).absolute()), (os.path.normpath(archive.absolute()),))
     return Launch(str(Path(executable).absolute()), ("-m", "labmcp"))
 
 
