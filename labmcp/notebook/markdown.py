@@ -67,6 +67,17 @@ def format_size(n: int) -> str:
     return f"{value:.1f} {unit}"
 
 
+def replace_data_uris(text: str) -> str:
+    """Text with every base64 ``data:`` URI in it replaced by a short placeholder (§8.9)."""
+    return _DATA_TEXT.sub(lambda m: f"[inline data: {_data_uri_label(m.group(0))}]", text)
+
+
+def fenced(text: str, info: str = "") -> str:
+    """A fenced code block around ``text`` whose fence no backtick run inside can close."""
+    fence = _fence(text, 3)
+    return f"{fence}{info}\n{text}\n{fence}"
+
+
 def _clean(text: str) -> str:
     """Input text minus control characters and lone surrogates; ``&nbsp;`` as a plain space."""
     return _CONTROL.sub("", text).replace("\xa0", " ")
@@ -160,7 +171,7 @@ class _TreeBuilder(HTMLParser):
             self._close({tag}, bounds | ({"ul", "ol"} if tag == "li" else set()))
 
     def handle_data(self, data: str) -> None:
-        data = _DATA_TEXT.sub(lambda m: f"[inline data: {_data_uri_label(m.group(0))}]", _clean(data))
+        data = replace_data_uris(_clean(data))
         if self._stack[-1].tag == "head" and data.strip():
             self._stack.pop()
         self._stack[-1].children.append(data)
@@ -379,8 +390,7 @@ class _Renderer:
             return []
         code = next((c for c in node.children if isinstance(c, _Node) and c.tag == "code"), node)
         lang = re.search(r"(?:^|\s)(?:language|lang)-([\w+-]{1,32})", code.attrs.get("class", ""))
-        fence = _fence(text, 3)
-        return [_Block(f"{fence}{lang.group(1) if lang else ''}\n{text}\n{fence}")]
+        return [_Block(fenced(text, lang.group(1) if lang else ""))]
 
     def table(self, node: _Node) -> list[_Block]:
         rows: list[list[_Node]] = []
