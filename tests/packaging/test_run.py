@@ -235,8 +235,29 @@ def _unshare_works() -> bool:
     return subprocess.run(["unshare", "-rn", "true"], capture_output=True, check=False).returncode == 0
 
 
-@pytest.mark.skipif(not _unshare_works(), reason="unshare -rn (user + network namespace) is not permitted here")
-async def test_first_start_and_a_session_need_no_network(pyz: Path, tmp_path: Path) -> None:
+NO_NETWORK = pytest.mark.skipif(not _unshare_works(), reason="unshare -rn (user + network namespace) is not permitted")
+
+
+@NO_NETWORK
+def test_first_start_needs_no_network(pyz: Path, tmp_path: Path) -> None:
+    """Extraction and start in a network namespace with no interface at all."""
+    python = any_python()
+    env = bare_env(tmp_path, tmp_path / "cache")
+    done = subprocess.run(
+        ["unshare", "-rn", str(python), "-I", str(pyz), "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"labmcp {__version__}"
+    assert list((tmp_path / "cache").glob("*/cp3*/.labmcp-complete"))
+
+
+@NO_NETWORK
+async def test_a_demo_session_needs_no_network(pyz: Path, tmp_path: Path) -> None:
     """Inside a network namespace with only loopback up (the demo's fake listens there), nothing else."""
     python = any_python()
     env = bare_env(tmp_path, tmp_path / "cache", PATH="/usr/sbin:/usr/bin:/sbin:/bin")
