@@ -86,6 +86,7 @@ class HTTPSettings:
     max_concurrent_requests: int = 32
     idle_timeout: float = 300.0
     shutdown_grace: float = 10.0
+    readiness_interval: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +191,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-concurrent-requests", "LABMCP_MAX_CONCURRENT_REQUESTS", "most requests served at once", "32"),
     Option("--idle-timeout", "LABMCP_IDLE_TIMEOUT", "close idle HTTP sessions after seconds", "300"),
     Option("--shutdown-grace", "LABMCP_SHUTDOWN_GRACE", "seconds in-flight calls get on SIGTERM", "10"),
+    Option(
+        "--readiness-interval",
+        "LABMCP_READINESS_INTERVAL",
+        "seconds between upstream checks when no call proved LabArchives reachable",
+        "15",
+    ),
     Option("--demo", "LABMCP_DEMO", "serve the built-in demo notebooks (no credentials needed)", is_bool=True),
 )
 
@@ -327,9 +334,7 @@ def _labarchives(raw: _Raw, demo: bool, demo_base: str | None) -> LabArchivesSet
     uid = raw.text("uid")
     user = raw.text("user")
     token = raw.text("token_file")
-    if demo:
-        akid, secret = akid or "demo", secret or "demo"
-    else:
+    if not demo:
         if not akid:
             raise ConfigError("LABARCHIVES_AKID (or --akid) is required")
         if not secret:
@@ -407,4 +412,5 @@ def _http(raw: _Raw, transport: str) -> HTTPSettings:
         max_concurrent_requests=raw.integer("max_concurrent_requests", 1),
         idle_timeout=raw.number("idle_timeout", 1.0),
         shutdown_grace=raw.number("shutdown_grace"),
+        readiness_interval=raw.number("readiness_interval", 0.1),
     )

@@ -104,6 +104,7 @@ class LabArchivesClient:
         self.clock_synced = False
         self.last_success: float | None = None
         self.last_failure: str | None = None
+        self.last_failure_at: float | None = None
 
     # --- identity and clock -------------------------------------------------------------------
 
@@ -310,8 +311,8 @@ class LabArchivesClient:
                 reply = await self._attempt(call, max_bytes, secrets)
             except _Retryable as exc:
                 failed += 1
-                self.last_failure = str(exc.error)
                 if not self._retry.should_retry(failed, retryable=True):
+                    self._failed(exc.error)
                     raise exc.error from None
                 delay = self._retry.delay(failed)
                 self._observer.retry(call.method, exc.reason)
@@ -324,13 +325,22 @@ class LabArchivesClient:
                     log.warning("LabArchives rejected expires (4504): re-syncing the clock once")
                     await self.sync_clock()
                     continue
-                self.last_failure = str(exc)
-                raise
-            except LabArchivesError as exc:
-                self.last_failure = str(exc)
+                self._failed(exc)
                 raise
             self.last_success = trio.current_time()
             return reply
+
+    def _failed(self, error: LabArchivesError) -> None:
+        """Remember failures that say LabArchives is unusable (for readiness), not per-item errors."""
+        self.last_failure = str(error)
+        self.last_failure_at = trio.current_time()
+
+    @property
+    def upstream_healthy(self) -> bool:
+        """The most recent call that could tell succeeded."""
+        if self.last_success is None:
+            return False
+        return self.last_failure_at is None or self.last_success > self.last_failure_at
 
     async def _attempt(self, call: protocol.Call, max_bytes: int, secrets: list[str]) -> _Reply:
         settings = self._settings

@@ -1,0 +1,89 @@
+"""``labmcp demo-session``: a short scripted MCP session against ``--demo``, printing what an
+assistant sees (notebooks, a browse, a page read, a search, an attachment).
+
+It spawns the server as a subprocess and talks to it with the official SDK client over stdio,
+exactly as Claude Desktop would; ``--server`` runs another command (e.g. a built labmcp.pyz).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import mcp_types as types
+import trio
+from mcp import Client, StdioServerParameters
+
+RULE = "=" * 78
+
+
+def _show(title: str, result: types.CallToolResult, limit: int = 1800) -> None:
+    print(f"\n{RULE}\n{title}\n{RULE}")
+    for block in result.content:
+        if isinstance(block, types.TextContent):
+            text = block.text
+            print(text if len(text) <= limit else text[:limit] + f"\n[... {len(text) - limit} more characters]")
+        elif isinstance(block, types.ImageContent):
+            print(f"[image content: {block.mime_type}, {len(block.data) * 3 // 4} bytes]")
+        else:
+            print(f"[{block.type}: {getattr(block, 'uri', '')}]")
+
+
+def _structured(result: types.CallToolResult) -> dict[str, Any]:
+    if result.is_error or not isinstance(result.structured_content, dict):
+        raise RuntimeError(f"tool failed: {result.content}")
+    return result.structured_content
+
+
+async def session(command: list[str]) -> None:
+    """Drive one demo session; raises if any step fails, so the demo doubles as a smoke test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABARCHIVES_", "LABMCP_"))}
+    params = StdioServerParameters(command=command[0], args=[*command[1:], "--demo"], env=env)
+    async with Client(params, mode="legacy") as client:
+        tools = await client.list_tools()
+        print(f"Connected. Tools: {', '.join(t.name for t in tools.tools)}")
+        notebooks = await client.call_tool("list_notebooks", {})
+        _show("list_notebooks()", notebooks)
+        nb = _structured(notebooks)["notebooks"][0]
+        browse = await client.call_tool("browse_notebook", {"notebook_id": nb["id"], "depth": 3})
+        _show(f"browse_notebook({nb['name']!r}, depth=3)", browse)
+        pages = [item for item in _structured(browse)["items"] if item["kind"] == "page"]
+        attachment: tuple[str, str] | None = None
+        for page in pages:
+            read = await client.call_tool("read_page", {"notebook_id": nb["id"], "page_id": page["id"]})
+            data = _structured(read)
+            if data["entry_count"] and attachment is None:
+                _show(f"read_page({page['name']!r})", read, limit=2500)
+            for entry in data["entries"]:
+                if entry["filename"] and entry["filename"].lower().endswith(".csv"):
+                    attachment = (page["id"], entry["entry_id"])
+            if attachment:
+                break
+        found = await client.call_tool("search", {"query": "protocol", "limit": 5})
+        _show("search('protocol')", found)
+        if attachment:
+            got = await client.call_tool(
+                "get_attachment", {"notebook_id": nb["id"], "page_id": attachment[0], "entry_id": attachment[1]}
+            )
+            _show("get_attachment(<the CSV on that page>)", got)
+        print(f"\n{RULE}\nDemo finished: every call above went through MCP to the built-in demo notebooks.")
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="labmcp demo-session", description=__doc__)
+    parser.add_argument(
+        "--server",
+        default=f"{shlex.quote(sys.executable)} -m labmcp",
+        help="command that starts the server (default: this Python's `-m labmcp`)",
+    )
+    args = parser.parse_args(list(argv))
+    try:
+        trio.run(session, shlex.split(args.server))
+    except Exception as exc:  # the demo's job is to say clearly what failed, not to dump a traceback
+        print(f"demo-session failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,219 @@
+"""Assemble the server from settings and run it: one trio nursery holds every task of the process.
+
+Order of start: health listener (if asked, so liveness answers during start-up) -> the built-in
+fake (demo) -> LabArchives client (clock sync, uid) -> scope -> notebook service -> MCP server ->
+transport. SIGINT/SIGTERM: readiness flips to 503 first, the HTTP transport stops accepting and
+drains in-flight requests within the grace period, and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import replace
+from typing import Any
+
+import trio
+
+from labmcp.config import LabArchivesSettings, Settings
+from labmcp.errors import AuthenticationError, ConfigError, LabArchivesError
+from labmcp.labarchives.client import LabArchivesClient, open_client
+from labmcp.labarchives.regions import web_host_for
+from labmcp.notebook.scope import resolve_scope
+from labmcp.notebook.service import NotebookService
+from labmcp.observe import NullObserver
+from labmcp.server.app import TEMPLATES, build_server
+from labmcp.server.prompts import prompt_list
+from labmcp.server.tools import TOOLS
+
+log = logging.getLogger("labmcp")
+
+START_RETRY_MAX = 60.0
+UPSTREAM_STALE = 60.0
+
+
+class Runtime:
+    """Process-wide state the health listener reports: readiness, metrics, start time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.started = trio.current_time()
+        self.shutdown = trio.Event()
+        self.client: LabArchivesClient | None = None
+        self.observer: Any = NullObserver()
+        self.readiness: Any = None
+        if settings.http.health_port is not None:
+            from labmcp.transports.health import Readiness  # noqa: PLC0415  # only with a health port
+            from labmcp.transports.metrics import Metrics  # noqa: PLC0415
+
+            self.readiness = Readiness()
+            self.readiness.set("config", True)
+            self.readiness.set("labarchives", False, "starting: connecting to LabArchives")
+            targets = [t.name for t in TOOLS] + [p.name for p in prompt_list()] + [t[0] for t in TEMPLATES]
+            targets += ["notebooks", "invalid", "notebook_id", "folder_id", "page_id", "page_a", "page_b"]
+            self.observer = Metrics(settings.server_version, lambda: bool(self.readiness.ready), targets=targets)
+
+    def ready(self, name: str, ok: bool, reason: str = "") -> None:
+        if self.readiness is not None:
+            self.readiness.set(name, ok, reason)
+
+    def info(self) -> dict[str, object]:
+        return {
+            "name": self.settings.server_name,
+            "version": self.settings.server_version,
+            "transport": self.settings.transport,
+            "demo": self.settings.demo,
+            "uptime_seconds": round(trio.current_time() - self.started, 3),
+        }
+
+    def begin_shutdown(self) -> None:
+        if self.readiness is not None:
+            self.readiness.shutting_down()
+        self.shutdown.set()
+
+
+async def _watch_signals(runtime: Runtime, cancel_scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("received %s: shutting down", signal.Signals(signum).name)
+            runtime.begin_shutdown()
+            if runtime.settings.transport == "stdio":
+                cancel_scope.cancel()
+                return
+            # HTTP drains on its own within the grace period; a second signal forces the exit.
+            break
+        async for _ in signals:
+            cancel_scope.cancel()
+            return
+
+
+async def build_service(settings: Settings, client: LabArchivesClient) -> NotebookService:
+    """Identity, clock and scope: everything that must hold before the first request is served."""
+    await client.start()
+    scope = await resolve_scope(client, settings.scope)
+    return NotebookService(
+        client,
+        scope,
+        settings.output,
+        web_host_for(settings.labarchives.api_base),
+        settings.labarchives.max_download_bytes,
+    )
+
+
+async def _start(runtime: Runtime, client: LabArchivesClient) -> NotebookService:
+    """Start the service; in HTTP mode an unreachable LabArchives is retried (live, not ready)."""
+    delay = 1.0
+    while True:
+        try:
+            return await build_service(runtime.settings, client)
+        except (ConfigError, AuthenticationError):
+            raise
+        except LabArchivesError as exc:
+            if runtime.settings.transport != "http":
+                raise
+            runtime.ready("labarchives", False, f"cannot start: {exc}")
+            log.warning("cannot start yet (%s); retrying in %.0fs", exc, delay)
+            await trio.sleep(delay)
+            delay = min(delay * 2, START_RETRY_MAX)
+
+
+async def _watch_upstream(runtime: Runtime, client: LabArchivesClient) -> None:
+    """Keep the ``labarchives`` readiness condition true only while recent calls succeed."""
+    interval = runtime.settings.http.readiness_interval
+    while True:
+        now = trio.current_time()
+        recent = client.last_success is not None and now - client.last_success < max(UPSTREAM_STALE, interval)
+        if not (client.upstream_healthy and recent):
+            try:
+                await client.epoch_time()
+            except LabArchivesError as exc:
+                log.debug("upstream check failed: %s", exc)
+        if client.upstream_healthy:
+            runtime.ready("labarchives", True)
+        else:
+            runtime.ready("labarchives", False, f"LabArchives unavailable: {client.last_failure or 'no answer'}")
+        await trio.sleep(interval)
+
+
+async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
+    settings = runtime.settings
+    async with open_client(labarchives, runtime.observer) as client:
+        runtime.client = client
+        try:
+            service = await _start(runtime, client)
+        except ConfigError as exc:
+            log.error("configuration error: %s", exc)
+            return 2
+        except LabArchivesError as exc:
+            log.error("cannot start: %s", exc)
+            return 1
+        runtime.ready("labarchives", True)
+        log.info(
+            "serving %d notebook(s) over %s%s",
+            len(service.scope.notebooks),
+            settings.transport,
+            " (demo data)" if settings.demo else "",
+        )
+        server = build_server(
+            service, name=settings.server_name, version=settings.server_version, observer=runtime.observer
+        )
+        async with trio.open_nursery() as nursery:
+            if runtime.readiness is not None:
+                nursery.start_soon(_watch_upstream, runtime, client)
+            if settings.transport == "http":
+                from labmcp.transports.http import serve_http  # noqa: PLC0415  # HTTP stack only when used
+
+                await serve_http(server, settings.http, runtime.shutdown)
+            else:
+                from labmcp.transports.stdio import serve_stdio  # noqa: PLC0415
+
+                await serve_stdio(server, server.create_initialization_options())
+            nursery.cancel_scope.cancel()
+    return 0
+
+
+async def _demo_fake(nursery: trio.Nursery, labarchives: LabArchivesSettings) -> LabArchivesSettings:
+    """Start the built-in fake with the demo lab and point the client at it."""
+    from labmcp.fake.serve import FakeLabArchives  # noqa: PLC0415  # only the demo ships the fake
+
+    fake = FakeLabArchives.demo()
+    await nursery.start(fake.serve)
+    creds = fake.credentials
+    return replace(
+        labarchives,
+        api_base=fake.base_url,
+        akid=creds.akid,
+        secret=creds.secret,
+        uid=None,
+        user=creds.email,
+        token=creds.token,
+        request_interval=0.0,
+    )
+
+
+async def run(settings: Settings) -> int:
+    """Run until stdin closes (stdio), or a signal arrives; returns the process exit code."""
+    runtime = Runtime(settings)
+    code = 0
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_watch_signals, runtime, nursery.cancel_scope)
+        if settings.http.health_port is not None:
+            from labmcp.transports.health import serve_health  # noqa: PLC0415
+
+            port = await nursery.start(
+                lambda task_status=trio.TASK_STATUS_IGNORED: serve_health(
+                    settings.http.health_host,
+                    settings.http.health_port or 0,
+                    metrics=runtime.observer,
+                    readiness=runtime.readiness,
+                    info=runtime.info,
+                    task_status=task_status,
+                )
+            )
+            log.info("health and metrics on http://%s:%d/health", settings.http.health_host, port)
+        labarchives = settings.labarchives
+        if settings.demo:
+            labarchives = await _demo_fake(nursery, labarchives)
+        code = await _serve(runtime, labarchives)
+        nursery.cancel_scope.cancel()
+    return code

@@ -1,0 +1,47 @@
+"""Start the real server process against the fake LabArchives and talk to it with the SDK client."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import mcp_types as types
+from mcp import Client, StdioServerParameters
+
+
+def server_env(fake: Any, **extra: str) -> dict[str, str]:
+    """Environment for a server process pointed at the fake with the demo user's credentials."""
+    creds = fake.credentials
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABARCHIVES_", "LABMCP_", "MCP_"))}
+    env.update(
+        LABARCHIVES_API_BASE=fake.base_url,
+        LABARCHIVES_AKID=creds.akid,
+        LABARCHIVES_SECRET=creds.password,
+        LABARCHIVES_USER=creds.email,
+        LABARCHIVES_TOKEN=creds.token.reveal(),
+        LABARCHIVES_REQUEST_INTERVAL="0",
+        LABARCHIVES_RETRY_BACKOFF="0",
+    )
+    env.update(extra)
+    return env
+
+
+@asynccontextmanager
+async def stdio_client(env: Mapping[str, str], *args: str, mode: str = "legacy") -> AsyncIterator[Client]:
+    """The official SDK client over stdio to `python -m labmcp` (a real subprocess)."""
+    params = StdioServerParameters(command=sys.executable, args=["-m", "labmcp", *args], env=dict(env))
+    async with Client(params, mode=mode) as client:  # type: ignore[arg-type]
+        yield client
+
+
+def text_of(result: types.CallToolResult) -> str:
+    return "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
+
+
+def structured(result: types.CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, text_of(result)
+    assert isinstance(result.structured_content, dict)
+    return result.structured_content

@@ -1,0 +1,161 @@
+"""Sidecar mode end to end: the real process serving Streamable HTTP, health probes and metrics."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import httpx2
+import pytest
+import trio
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.e2e.helpers import server_env, structured
+
+pytestmark = pytest.mark.slow
+
+TOKEN = "e2e-bearer-token-5f1c"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Sidecar:
+    def __init__(self, process: trio.Process, port: int, health: int) -> None:
+        self.process = process
+        self.port = port
+        self.health = health
+        self.url = f"http://127.0.0.1:{port}/mcp"
+
+    async def get(self, path: str) -> httpx.Response:
+        async with httpx.AsyncClient() as http:
+            return await http.get(f"http://127.0.0.1:{self.health}{path}")
+
+    @asynccontextmanager
+    async def client(self, token: str | None = TOKEN) -> AsyncIterator[Client]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=30) as http,
+            Client(streamable_http_client(self.url, http_client=http)) as client,  # type: ignore[arg-type]
+        ):
+            yield client
+
+
+@asynccontextmanager
+async def sidecar(env: dict[str, str], *extra: str) -> AsyncIterator[Sidecar]:
+    port, health = free_port(), free_port()
+    env = {**env, "LABMCP_HTTP_TOKEN": TOKEN}
+    args = [sys.executable, "-m", "labmcp", "--transport", "http", "--port", str(port), "--health-port", str(health)]
+    async with trio.open_nursery() as nursery:
+        process: trio.Process = await nursery.start(
+            lambda task_status=trio.TASK_STATUS_IGNORED: trio.run_process(
+                [*args, *extra], env=env, check=False, stderr=subprocess.DEVNULL, task_status=task_status
+            )
+        )
+        car = Sidecar(process, port, health)
+        with trio.fail_after(30):
+            while True:
+                try:
+                    if (await car.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await trio.sleep(0.1)
+        try:
+            yield car
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+            with trio.fail_after(20):
+                await process.wait()
+
+
+async def test_sdk_client_over_streamable_http_calls_every_tool(fake: Any) -> None:
+    with trio.fail_after(90):
+        async with sidecar(server_env(fake)) as car, car.client() as client:
+            tools = {t.name for t in (await client.list_tools()).tools}
+            assert tools == {"list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"}
+            notebooks = structured(await client.call_tool("list_notebooks", {}))["notebooks"]
+            nbid = notebooks[0]["id"]
+            items = structured(await client.call_tool("browse_notebook", {"notebook_id": nbid, "depth": 5}))["items"]
+            page = next(i for i in items if i["kind"] == "page")
+            read = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]}))
+            assert "UNTRUSTED" in read["content"]
+            assert not (await client.call_tool("search", {"query": "PCR"})).is_error
+            for item in items:
+                if item["kind"] != "page":
+                    continue
+                data = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": item["id"]}))
+                attached = [e for e in data["entries"] if e["part_type"] == "Attachment"]
+                if attached:
+                    args = {"notebook_id": nbid, "page_id": item["id"], "entry_id": attached[0]["entry_id"]}
+                    assert not (await client.call_tool("get_attachment", args)).is_error
+                    break
+            metrics = (await car.get("/metrics")).text
+            assert 'labmcp_mcp_requests_total{method="tools/call",target="read_page",outcome="ok"}' in metrics
+            assert "labmcp_upstream_requests_total{" in metrics
+
+
+@pytest.mark.parametrize("token", [None, "wrong-token"])
+async def test_missing_or_wrong_token_gets_401(fake: Any, token: str | None) -> None:
+    with trio.fail_after(60):
+        async with sidecar(server_env(fake)) as car:
+            headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+            async with httpx.AsyncClient() as http:
+                answer = await http.post(car.url, headers=headers, content=json.dumps(body))
+            assert answer.status_code == 401
+            assert answer.headers["www-authenticate"].startswith("Bearer")
+            assert TOKEN not in answer.text
+
+
+async def test_foreign_origin_and_host_are_refused(fake: Any) -> None:
+    with trio.fail_after(60):
+        async with sidecar(server_env(fake)) as car:
+            base = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+            async with httpx.AsyncClient() as http:
+                evil = await http.post(car.url, headers={**base, "Origin": "http://evil.example"}, content="{}")
+                assert evil.status_code == 403
+                rebound = await http.post(car.url, headers={**base, "Host": "evil.example"}, content="{}")
+                assert rebound.status_code == 421
+                big = await http.post(car.url, headers=base, content=b"x" * 2_000_000)
+                assert big.status_code == 413
+                other = await http.get(f"http://127.0.0.1:{car.port}/admin", headers=base)
+                assert other.status_code == 404
+            assert (await car.get("/health/live")).status_code == 200
+
+
+async def test_ready_goes_503_while_labarchives_is_down_and_recovers(fake: Any) -> None:
+    with trio.fail_after(90):
+        async with sidecar(server_env(fake, LABMCP_READINESS_INTERVAL="0.2", LABARCHIVES_MAX_ATTEMPTS="1")) as car:
+            fake.faults.add("http_status", times=None, status=503)
+            while (await car.get("/health/ready")).status_code != 503:
+                await trio.sleep(0.1)
+            ready = (await car.get("/health/ready")).json()
+            assert any("LabArchives" in reason for reason in ready["reasons"])
+            assert (await car.get("/health/live")).status_code == 200
+            fake.faults.clear()
+            while (await car.get("/health/ready")).status_code != 200:
+                await trio.sleep(0.1)
+
+
+async def test_sigterm_flips_ready_then_exits_zero(fake: Any) -> None:
+    with trio.fail_after(60):
+        async with sidecar(server_env(fake, LABMCP_SHUTDOWN_GRACE="2")) as car:
+            car.process.send_signal(signal.SIGTERM)
+            code = await car.process.wait()
+            assert code == 0

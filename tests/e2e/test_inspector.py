@@ -1,0 +1,48 @@
+"""An independent client: the MCP Inspector CLI (npm) drives the real server over stdio."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+from tests.e2e.helpers import server_env
+
+pytestmark = pytest.mark.slow
+
+
+def _inspector() -> str:
+    path = os.environ.get("LABMCP_INSPECTOR", "")
+    if not path or not Path(path).exists():
+        if os.environ.get("CI"):
+            pytest.fail("the MCP Inspector CLI is missing: `make test` installs it (npm)")
+        pytest.skip("MCP Inspector CLI not installed; run the tests through `make test`")
+    return path
+
+
+async def _inspect(fake: Any, *args: str) -> Any:
+    env = server_env(fake)
+    server_args: list[str] = []
+    for key in ("LABARCHIVES_API_BASE", "LABARCHIVES_AKID", "LABARCHIVES_USER", "LABARCHIVES_REQUEST_INTERVAL"):
+        server_args += ["-e", f"{key}={env[key]}"]
+    # The secret and token travel in the inherited environment, not on the command line.
+    command = [_inspector(), "--cli", *server_args, sys.executable, "-m", "labmcp", *args]
+    with trio.fail_after(90):
+        done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    return json.loads(done.stdout)
+
+
+async def test_inspector_lists_and_calls_tools_and_reads_a_resource(fake: Any) -> None:
+    listed = await _inspect(fake, "--method", "tools/list")
+    assert {t["name"] for t in listed["tools"]} >= {"list_notebooks", "read_page", "search"}
+    called = await _inspect(fake, "--method", "tools/call", "--tool-name", "list_notebooks")
+    notebooks = called["structuredContent"]["notebooks"]
+    assert notebooks and not called.get("isError")
+    read = await _inspect(fake, "--method", "resources/read", "--uri", notebooks[0]["uri"])
+    assert read["contents"][0]["mimeType"] == "text/markdown"

@@ -1,0 +1,114 @@
+"""End to end over stdio: the real server process, the official SDK client, the fake over real HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import mcp_types as types
+import pytest
+import trio
+from mcp.shared.exceptions import MCPError
+
+from tests.e2e.helpers import server_env, stdio_client, structured, text_of
+
+pytestmark = pytest.mark.slow
+
+
+async def _first_pages(client: Any) -> tuple[str, list[dict[str, Any]]]:
+    notebooks = structured(await client.call_tool("list_notebooks", {}))["notebooks"]
+    nb = next(n for n in notebooks if n["is_default"])
+    items = structured(await client.call_tool("browse_notebook", {"notebook_id": nb["id"], "depth": 5}))["items"]
+    return nb["id"], [i for i in items if i["kind"] == "page"]
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_every_tool_in_both_protocol_eras(fake: Any, mode: str) -> None:
+    with trio.fail_after(60):
+        async with stdio_client(server_env(fake), mode=mode) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert set(tools) == {"list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"}
+            assert all(t.annotations and t.annotations.read_only_hint for t in tools.values())
+            nbid, pages = await _first_pages(client)
+            assert pages
+            read = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": pages[0]["id"]}))
+            assert read["page_id"] == pages[0]["id"]
+            assert "UNTRUSTED" in read["content"]
+            found = await client.call_tool("search", {"query": "protocol", "limit": 5})
+            assert not found.is_error, text_of(found)
+
+
+async def test_page_provenance_and_continuation_reassemble_a_long_page(fake: Any) -> None:
+    with trio.fail_after(120):
+        async with stdio_client(server_env(fake, LABMCP_MAX_OUTPUT_CHARS="12000")) as client:
+            nbid, pages = await _first_pages(client)
+            longest: tuple[int, str] = (0, "")
+            for page in pages:
+                read = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]}))
+                longest = max(longest, (read["total_chars"], page["id"]))
+            total, page_id = longest
+            assert total > 12000, "the demo data must hold a page longer than one answer"
+            pieces, start = [], 0
+            while True:
+                result = await client.call_tool(
+                    "read_page", {"notebook_id": nbid, "page_id": page_id, "start_index": start}
+                )
+                data = structured(result)
+                assert len(json.dumps(result.model_dump(by_alias=True, exclude_none=True))) < 12000 * 1.5
+                pieces.append(data["content"])
+                if not data["truncated"]:
+                    break
+                assert f"characters {data['start_index']}-{data['end_index']} of {total}" in text_of(result)
+                start = data["next_start_index"]
+            whole = "".join(pieces)
+            assert len(whole) == total
+            assert whole.startswith(pieces[0][:50])
+
+
+async def test_errors_are_clear_tool_errors_and_the_server_keeps_serving(fake: Any) -> None:
+    with trio.fail_after(60):
+        async with stdio_client(server_env(fake)) as client:
+            bad = await client.call_tool("read_page", {"notebook_id": "nope", "page_id": "x"})
+            assert bad.is_error and "notebook 'nope' not found" in text_of(bad)
+            bad = await client.call_tool("read_page", {"notebook_id": "nope"})
+            assert bad.is_error and "missing required argument page_id" in text_of(bad)
+            bad = await client.call_tool("search", {"query": "x", "limit": "ten"})
+            assert bad.is_error and "limit must be an integer" in text_of(bad)
+            bad = await client.call_tool("no_such_tool", {})
+            assert bad.is_error
+            with pytest.raises(MCPError):
+                await client.read_resource("labarchives://nowhere/else")
+            with pytest.raises(MCPError):
+                await client.read_resource("file:///etc/passwd")
+            assert structured(await client.call_tool("list_notebooks", {}))["notebooks"]
+
+
+async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
+    with trio.fail_after(60):
+        async with stdio_client(server_env(fake)) as client:
+            resources = (await client.list_resources()).resources
+            assert str(resources[0].uri) == "labarchives://notebooks"
+            templates = (await client.list_resource_templates()).resource_templates
+            assert {t.name for t in templates} == {"notebook", "folder", "page", "attachment"}
+            nbid, pages = await _first_pages(client)
+            page_uri = pages[0]["uri"]
+            contents = (await client.read_resource(page_uri)).contents
+            assert isinstance(contents[0], types.TextResourceContents) and "UNTRUSTED" in contents[0].text
+            listing = (await client.read_resource(resources[1].uri)).contents[0]
+            assert isinstance(listing, types.TextResourceContents)
+            prompts = {p.name for p in (await client.list_prompts()).prompts}
+            assert prompts == {"summarize_page", "trace_experiment", "compare_pages"}
+            got = await client.get_prompt("summarize_page", {"notebook_id": nbid, "page_id": pages[0]["id"]})
+            assert "Summarise" in got.messages[0].content.text  # type: ignore[union-attr]
+            with pytest.raises(MCPError):
+                await client.get_prompt("summarize_page", {"notebook_id": "elsewhere", "page_id": "x"})
+            ref = types.ResourceTemplateReference(type="ref/resource", uri=templates[0].uri_template)
+            done = await client.complete(ref, {"name": "notebook_id", "value": ""})
+            assert nbid in done.completion.values
+            page_ref = types.ResourceTemplateReference(
+                type="ref/resource", uri="labarchives://notebook/{notebook_id}/page/{page_id}"
+            )
+            done = await client.complete(
+                page_ref, {"name": "page_id", "value": ""}, context_arguments={"notebook_id": nbid}
+            )
+            assert pages[0]["id"] in done.completion.values
