@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test pytest lint typecheck demo fake-server clean k8s-tools k8s-validate pyz bench
+.PHONY: test pytest lint typecheck demo fake-server clean k8s-tools k8s-validate pyz pyz-lock test-pyz bench
 
 INSPECTOR := $(VENV)/npm/node_modules/.bin/mcp-inspector
 INSPECTOR_VERSION := 2.12.0
@@ -54,6 +54,21 @@ demo: $(STAMP)
 
 fake-server: $(STAMP)
 	$(PY) -m labmcp fake-server
+
+# dist/labmcp.pyz (universal) and a slim file for this machine, from the hash-locked set in requirements/.
+pyz: $(STAMP)
+	$(PY) build_zipapp.py
+
+# Re-resolve requirements/pyz.lock after changing runtime dependencies in pyproject.toml.
+pyz-lock: $(STAMP)
+	$(PY) build_zipapp.py --lock
+
+# The end-to-end suite against the built file instead of `python -m labmcp` (proves what the pyz leaves out).
+test-pyz: pyz
+	LABMCP_SERVER_COMMAND="$(abspath $(PY)) -I $(abspath dist/labmcp.pyz)" $(PY) -m pytest -q tests/e2e
+
+bench: $(STAMP)
+	$(PY) -m tests.bench
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info .mypy_cache .pytest_cache .ruff_cache

@@ -21,6 +21,14 @@ from mcp import Client, StdioServerParameters
 RULE = "=" * 78
 
 
+def _default_server() -> str:
+    """Run the server the same way this process runs: from the pyz it came from, or as a module."""
+    from labmcp.claude_config import running_archive  # noqa: PLC0415
+
+    archive = running_archive()
+    return f"{shlex.quote(sys.executable)} " + (shlex.quote(str(archive)) if archive else "-m labmcp")
+
+
 def _show(title: str, result: types.CallToolResult, limit: int = 1800) -> None:
     print(f"\n{RULE}\n{title}\n{RULE}")
     for block in result.content:
@@ -77,8 +85,8 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="labmcp demo-session", description=__doc__)
     parser.add_argument(
         "--server",
-        default=f"{shlex.quote(sys.executable)} -m labmcp",
-        help="command that starts the server (default: this Python's `-m labmcp`)",
+        default=_default_server(),
+        help="command that starts the server (default: this pyz, or this Python's `-m labmcp`)",
     )
     args = parser.parse_args(list(argv))
     try:

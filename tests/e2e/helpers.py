@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -29,10 +30,17 @@ def server_env(fake: Any, **extra: str) -> dict[str, str]:
     return env
 
 
+def server_command() -> list[str]:
+    """How to start the server: `python -m labmcp`, or LABMCP_SERVER_COMMAND (e.g. the built pyz)."""
+    custom = os.environ.get("LABMCP_SERVER_COMMAND")
+    return shlex.split(custom) if custom else [sys.executable, "-m", "labmcp"]
+
+
 @asynccontextmanager
 async def stdio_client(env: Mapping[str, str], *args: str, mode: str = "legacy") -> AsyncIterator[Client]:
-    """The official SDK client over stdio to `python -m labmcp` (a real subprocess)."""
-    params = StdioServerParameters(command=sys.executable, args=["-m", "labmcp", *args], env=dict(env))
+    """The official SDK client over stdio to the real server subprocess."""
+    command = server_command()
+    params = StdioServerParameters(command=command[0], args=[*command[1:], *args], env=dict(env))
     async with Client(params, mode=mode) as client:  # type: ignore[arg-type]
         yield client
 

@@ -6,7 +6,6 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,7 +17,7 @@ import trio
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.helpers import server_env, structured
+from tests.e2e.helpers import server_command, server_env, structured
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +56,7 @@ class Sidecar:
 async def sidecar(env: dict[str, str], *extra: str) -> AsyncIterator[Sidecar]:
     port, health = free_port(), free_port()
     env = {**env, "LABMCP_HTTP_TOKEN": TOKEN}
-    args = [sys.executable, "-m", "labmcp", "--transport", "http", "--port", str(port), "--health-port", str(health)]
+    args = [*server_command(), "--transport", "http", "--port", str(port), "--health-port", str(health)]
     async with trio.open_nursery() as nursery:
         process: trio.Process = await nursery.start(
             lambda task_status=trio.TASK_STATUS_IGNORED: trio.run_process(
