@@ -50,6 +50,7 @@ def _structured(result: types.CallToolResult) -> dict[str, Any]:
 async def session(command: list[str]) -> None:
     """Drive one demo session; raises if any step fails, so the demo doubles as a smoke test."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABARCHIVES_", "LABMCP_"))}
+    env["LABARCHIVES_LOG_LEVEL"] = "WARNING"  # the session's output is what the assistant sees, not logs
     params = StdioServerParameters(command=command[0], args=[*command[1:], "--demo"], env=env)
     async with Client(params, mode="legacy") as client:
         tools = await client.list_tools()

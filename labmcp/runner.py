@@ -87,25 +87,23 @@ async def _watch_signals(runtime: Runtime, cancel_scope: trio.CancelScope) -> No
             return
 
 
-async def build_service(settings: Settings, client: LabArchivesClient) -> NotebookService:
+async def build_service(
+    settings: Settings, labarchives: LabArchivesSettings, client: LabArchivesClient
+) -> NotebookService:
     """Identity, clock and scope: everything that must hold before the first request is served."""
     await client.start()
     scope = await resolve_scope(client, settings.scope)
     return NotebookService(
-        client,
-        scope,
-        settings.output,
-        web_host_for(settings.labarchives.api_base),
-        settings.labarchives.max_download_bytes,
+        client, scope, settings.output, web_host_for(labarchives.api_base), labarchives.max_download_bytes
     )
 
 
-async def _start(runtime: Runtime, client: LabArchivesClient) -> NotebookService:
+async def _start(runtime: Runtime, labarchives: LabArchivesSettings, client: LabArchivesClient) -> NotebookService:
     """Start the service; in HTTP mode an unreachable LabArchives is retried (live, not ready)."""
     delay = 1.0
     while True:
         try:
-            return await build_service(runtime.settings, client)
+            return await build_service(runtime.settings, labarchives, client)
         except (ConfigError, AuthenticationError):
             raise
         except LabArchivesError as exc:
@@ -140,7 +138,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
     async with open_client(labarchives, runtime.observer) as client:
         runtime.client = client
         try:
-            service = await _start(runtime, client)
+            service = await _start(runtime, labarchives, client)
         except ConfigError as exc:
             log.error("configuration error: %s", exc)
             return 2
