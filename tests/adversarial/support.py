@@ -3,11 +3,22 @@ environments that log at DEBUG to a file, and the secret scan every part applies
 
 from __future__ import annotations
 
+import json
 import re
+import signal
+import socket
+import subprocess
+import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+import httpx
+import trio
 
 from labmcp.fake import Credentials, FakeLabArchives, demo
 from labmcp.fake.exchange import FakeConfig
@@ -68,3 +79,93 @@ def read_logs(log_file: Path) -> str:
     return "\n".join(
         p.read_text(encoding="utf-8", errors="replace") for p in sorted(log_file.parent.glob(log_file.name + "*"))
     )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class HTTPServer:
+    """A server process in sidecar mode: Streamable HTTP on ``port``, health and metrics on ``health``."""
+
+    process: trio.Process
+    port: int
+    health: int
+    stderr: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/mcp"
+
+    async def get(self, path: str) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return await http.get(f"http://127.0.0.1:{self.health}{path}")
+
+
+@asynccontextmanager
+async def http_server(env: dict[str, str], stderr: Path, token: str = CANARY_BEARER) -> AsyncIterator[HTTPServer]:
+    """Start ``labmcp --transport http`` with ``token``, wait until ready, SIGTERM it on exit."""
+    port, health = free_port(), free_port()
+    env = {**env, "LABMCP_HTTP_TOKEN": token}
+    args = [sys.executable, "-m", "labmcp", "--transport", "http", "--port", str(port), "--health-port", str(health)]
+    with stderr.open("wb") as err:
+        process = await trio.lowlevel.open_process(args, env=env, stdin=subprocess.DEVNULL, stderr=err)
+    server = HTTPServer(process, port, health, stderr)
+    try:
+        with trio.fail_after(30):
+            while True:
+                try:
+                    if (await server.get("/health/ready")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.returncode is None, stderr.read_text()
+                await trio.sleep(0.1)
+        yield server
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        with trio.fail_after(20):
+            await process.wait()
+
+
+async def mcp_session(http: httpx.AsyncClient, url: str, token: str = CANARY_BEARER) -> dict[str, str]:
+    """Initialize one Streamable HTTP session by hand; returns the headers every later POST needs."""
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream",
+    }
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "adv", "version": "1"}},
+    }
+    answer = await http.post(url, headers=headers, content=json.dumps(init))
+    assert answer.status_code == 200, answer.text
+    version = rpc_messages(answer)[0]["result"]["protocolVersion"]
+    headers = {**headers, "Mcp-Session-Id": answer.headers["mcp-session-id"], "MCP-Protocol-Version": version}
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await http.post(url, headers=headers, content=json.dumps(note))).status_code == 202
+    return headers
+
+
+def rpc_messages(answer: httpx.Response) -> list[dict[str, Any]]:
+    """The JSON-RPC messages in a response body, whether plain JSON or a server-sent event stream."""
+    if answer.headers.get("content-type", "").startswith("text/event-stream"):
+        # Split on "\n" only: str.splitlines would also cut at U+2028 inside a JSON string.
+        out = []
+        for event in answer.text.replace("\r\n", "\n").split("\n\n"):
+            data = "\n".join(line[5:].lstrip(" ") for line in event.split("\n") if line.startswith("data:"))
+            if data.strip():
+                out.append(json.loads(data))
+        return out
+    if not answer.content:
+        return []
+    body = answer.json()
+    return body if isinstance(body, list) else [body]
