@@ -24,24 +24,28 @@ def _inspector() -> str:
     return path
 
 
-async def _inspect(fake: Any, *args: str) -> Any:
+async def _inspect(fake: Any, tmp_path: Path, *args: str) -> Any:
     env = server_env(fake)
     server_args: list[str] = []
     for key in ("LABARCHIVES_API_BASE", "LABARCHIVES_AKID", "LABARCHIVES_USER", "LABARCHIVES_REQUEST_INTERVAL"):
         server_args += ["-e", f"{key}={env[key]}"]
-    # The secret and token travel in the inherited environment, not on the command line.
-    command = [_inspector(), "--cli", *server_args, *server_command(), *args]
+    # The Inspector passes only -e variables to the server; secrets go in files, never on a command line.
+    secret, token = tmp_path / "secret", tmp_path / "token"
+    secret.write_text(env["LABARCHIVES_SECRET"])
+    token.write_text(env["LABARCHIVES_TOKEN"])
+    files = ["--secret-file", str(secret), "--token-file", str(token)]
+    command = [_inspector(), "--cli", *server_args, *server_command(), *files, *args]
     with trio.fail_after(90):
         done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, env=env, check=False)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     return json.loads(done.stdout)
 
 
-async def test_inspector_lists_and_calls_tools_and_reads_a_resource(fake: Any) -> None:
-    listed = await _inspect(fake, "--method", "tools/list")
+async def test_inspector_lists_and_calls_tools_and_reads_a_resource(fake: Any, tmp_path: Path) -> None:
+    listed = await _inspect(fake, tmp_path, "--method", "tools/list")
     assert {t["name"] for t in listed["tools"]} >= {"list_notebooks", "read_page", "search"}
-    called = await _inspect(fake, "--method", "tools/call", "--tool-name", "list_notebooks")
+    called = await _inspect(fake, tmp_path, "--method", "tools/call", "--tool-name", "list_notebooks")
     notebooks = called["structuredContent"]["notebooks"]
     assert notebooks and not called.get("isError")
-    read = await _inspect(fake, "--method", "resources/read", "--uri", notebooks[0]["uri"])
+    read = await _inspect(fake, tmp_path, "--method", "resources/read", "--uri", notebooks[0]["uri"])
     assert read["contents"][0]["mimeType"] == "text/markdown"
