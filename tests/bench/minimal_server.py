@@ -62,7 +62,7 @@ def main(argv: list[str]) -> None:
         config = Config()
         config.bind = [f"127.0.0.1:{argv[1]}"]
         config.accesslog = None
-        trio.run(serve, _http_app(), config)  # type: ignore[arg-type]
+        trio.run(serve, _http_app(), config)
     elif mode == "uvicorn":
         import uvicorn  # noqa: PLC0415
 

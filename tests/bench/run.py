@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import trio
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = Plan.quick() if args.quick else Plan.full()
     if args.no_pyz:
-        plan = Plan(**{**{f: getattr(plan, f) for f in plan.__slots__}, "pyz": False})  # type: ignore[arg-type]
+        plan = replace(plan, pyz=False)
     notes: list[str] = []
     started = time.perf_counter()
     rows = trio.run(measure, plan, notes)
