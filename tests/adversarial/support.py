@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -169,3 +170,52 @@ def rpc_messages(answer: httpx.Response) -> list[dict[str, Any]]:
         return []
     body = answer.json()
     return body if isinstance(body, list) else [body]
+
+
+class StdioPeer:
+    """Raw line I/O with a server process; answers are tallied by id as they arrive."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.answers: Counter[Any] = Counter()
+        self.null_errors = 0
+        self.lines = 0
+        self.changed = trio.Event()
+        self.secrets: list[str] = []
+
+    async def read(self) -> None:
+        assert self.process.stdout is not None
+        buffer = b""
+        while chunk := await self.process.stdout.receive_some(1 << 16):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                self.lines += 1
+                text = line.decode()
+                self.secrets += leaked_secrets(text)
+                message = json.loads(text)
+                if "id" not in message:
+                    continue  # a notification from the server
+                key = message["id"]
+                if key is None:
+                    assert "error" in message, text
+                    self.null_errors += 1
+                else:
+                    self.answers[key] += 1
+            self.changed.set()
+            self.changed = trio.Event()
+
+    async def send(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        await self.process.stdin.send_all(data)
+
+    async def wait_for(self, ids: list[Any], seconds: float = 60) -> None:
+        with trio.fail_after(seconds):
+            while any(self.answers[i] == 0 for i in ids):
+                await self.changed.wait()
+
+    async def call(self, request_id: Any, method: str, params: dict[str, Any]) -> None:
+        await self.send(
+            json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}).encode() + b"\n"
+        )
+        await self.wait_for([request_id])
