@@ -39,6 +39,7 @@ class Runtime:
         self.settings = settings
         self.started = trio.current_time()
         self.shutdown = trio.Event()
+        self.serving = False
         self.client: LabArchivesClient | None = None
         self.observer: Any = NullObserver()
         self.readiness: Any = None
@@ -77,7 +78,7 @@ async def _watch_signals(runtime: Runtime, cancel_scope: trio.CancelScope) -> No
         async for signum in signals:
             log.info("received %s: shutting down", signal.Signals(signum).name)
             runtime.begin_shutdown()
-            if runtime.settings.transport == "stdio":
+            if runtime.settings.transport == "stdio" or not runtime.serving:
                 cancel_scope.cancel()
                 return
             # HTTP drains on its own within the grace period; a second signal forces the exit.
@@ -158,6 +159,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
         async with trio.open_nursery() as nursery:
             if runtime.readiness is not None:
                 nursery.start_soon(_watch_upstream, runtime, client)
+            runtime.serving = True
             if settings.transport == "http":
                 from labmcp.transports.http import serve_http  # noqa: PLC0415  # HTTP stack only when used
 

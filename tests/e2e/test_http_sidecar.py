@@ -158,3 +158,30 @@ async def test_sigterm_flips_ready_then_exits_zero(fake: Any) -> None:
             car.process.send_signal(signal.SIGTERM)
             code = await car.process.wait()
             assert code == 0
+
+
+async def test_labarchives_down_at_start_keeps_the_pod_live_not_ready_and_sigterm_still_exits(fake: Any) -> None:
+    """Sidecar start-up while LabArchives is down: no crash loop; live 200, ready 503, clean exit."""
+    fake.faults.add("http_status", times=None, status=503)
+    port, health = free_port(), free_port()
+    env = {**server_env(fake, LABARCHIVES_MAX_ATTEMPTS="1"), "LABMCP_HTTP_TOKEN": TOKEN}
+    args = [*server_command(), "--transport", "http", "--port", str(port), "--health-port", str(health)]
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            process: trio.Process = await nursery.start(
+                lambda task_status=trio.TASK_STATUS_IGNORED: trio.run_process(
+                    args, env=env, check=False, stderr=subprocess.DEVNULL, task_status=task_status
+                )
+            )
+            car = Sidecar(process, port, health)
+            while True:
+                try:
+                    ready = await car.get("/health/ready")
+                    break
+                except httpx.TransportError:
+                    await trio.sleep(0.1)
+            assert ready.status_code == 503
+            assert any("cannot start" in reason for reason in ready.json()["reasons"])
+            assert (await car.get("/health/live")).status_code == 200
+            process.send_signal(signal.SIGTERM)
+            assert await process.wait() == 0
