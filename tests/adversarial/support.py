@@ -152,7 +152,8 @@ async def mcp_session(http: httpx.AsyncClient, url: str, token: str = CANARY_BEA
     version = rpc_messages(answer)[0]["result"]["protocolVersion"]
     headers = {**headers, "Mcp-Session-Id": answer.headers["mcp-session-id"], "MCP-Protocol-Version": version}
     note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await http.post(url, headers=headers, content=json.dumps(note))).status_code == 202
+    answer = await http.post(url, headers=headers, content=json.dumps(note))
+    assert answer.status_code == 202, f"{answer.status_code} {answer.headers} {answer.text[:300]}"
     return headers
 
 
