@@ -1,0 +1,92 @@
+"""Print the adversarial suite's figures as a Markdown table: ``python -m tests.adversarial.report [path]``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.adversarial.conftest import figures_path
+
+
+def rows(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(figure, value) pairs from the figures file, in the order the README lists them."""
+    parts = data.get("parts", {})
+    out: list[tuple[str, str]] = []
+    if faults := parts.get("upstream_faults"):
+        start = parts.get("upstream_start", {})
+        out.append(
+            (
+                "Upstream fault kinds, end to end (each a clear error, no crash, no 4xx retry, next call OK)",
+                str(faults["kinds"] + len(start)),
+            )
+        )
+    stdio, http = parts.get("fuzz_stdio"), parts.get("fuzz_http")
+    if stdio or http:
+        total = (stdio or {}).get("inputs", 0) + (http or {}).get("inputs", 0)
+        out.append(
+            (
+                "Hostile MCP inputs fuzzed (stdio + HTTP)",
+                f"{total:,} ({(stdio or {}).get('inputs', 0):,} + {(http or {}).get('inputs', 0):,})",
+            )
+        )
+        if stdio:
+            out.append(
+                (
+                    "Requests with an id answered exactly once (stdio)",
+                    f"{stdio['answered_exactly_once']:,} of {stdio['requests_with_id']:,}",
+                )
+            )
+    if scopes := parts.get("scope_escapes"):
+        tried = sum(s["attempts"] for s in scopes.values())
+        leaks = sum(s["leaks"] + s["distinguishable"] for s in scopes.values())
+        out.append((f"Scope escapes tried ({len(scopes)} scope kinds)", f"{tried:,}"))
+        out.append(("Leaks found (canary, out-of-scope ids/titles, answers unlike 'not found')", str(leaks)))
+    if secrets := parts.get("secret_hygiene"):
+        out.append(
+            ("Secret leaks (logs, stderr, outputs, /metrics, /health)", str(sum(s["leaks"] for s in secrets.values())))
+        )
+    if load := parts.get("load"):
+        out.append(
+            (
+                "Load held",
+                f"{load['clients']} clients x {load['seconds']:g} s over HTTP: {load['requests']:,} requests, {load['errors']} errors",
+            )
+        )
+        out.append(("Latency p50 / p95 / p99", f"{load['p50_ms']} / {load['p95_ms']} / {load['p99_ms']} ms"))
+        out.append(
+            (
+                "Server RSS start → end (growth, bound)",
+                f"{load['rss_start_mib']} → {load['rss_end_mib']} MiB ({load['rss_growth_mib']:+} MiB, < {load['rss_bound_mib']:g})",
+            )
+        )
+        out.append(
+            (
+                "/health/live under garbage, slow-loris, big headers",
+                f"{load['health_live_probes']} probes, {load['health_live_failures']} failures, max {load['health_live_max_ms']} ms",
+            )
+        )
+    return out
+
+
+def markdown(data: dict[str, Any]) -> str:
+    lines = ["| Figure | Value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows(data)]
+    lines += ["", f"Produced by `{data.get('command', '?')}` at {data.get('generated_at', '?')}."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[0]) if argv else figures_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        print(f"no figures at {path}; run `.venv/bin/python -m pytest tests/adversarial` first", file=sys.stderr)
+        return 1
+    print(markdown(data))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
