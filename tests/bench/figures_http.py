@@ -79,13 +79,25 @@ async def _session(http: httpx.AsyncClient, url: str) -> dict[str, str]:
     return headers
 
 
+async def _open_session(http: httpx.AsyncClient, url: str, attempts: int = 3) -> dict[str, str]:
+    """A session, retrying a connection cut during set-up (seen once in a smoke run, right after start)."""
+    for attempt in range(attempts):
+        try:
+            return await _session(http, url)
+        except httpx.TransportError:
+            if attempt == attempts - 1:
+                raise
+            await trio.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
 async def load(url: str, tool: str, arguments: Mapping[str, Any], clients: int, seconds: float) -> Load:
     """``clients`` sessions each calling ``tool`` back to back for ``seconds``."""
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        sessions = [await _session(http, url) for _ in range(clients)]
+        sessions = [await _open_session(http, url) for _ in range(clients)]
         deadline = time.perf_counter() + seconds
 
         async def worker(headers: dict[str, str]) -> None:

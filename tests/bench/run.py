@@ -34,7 +34,7 @@ class Plan:
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(runs=7, warmup=True, iterations=100, pacing_calls=5, http_clients=32, http_seconds=8.0, pyz=True)
+        return cls(runs=11, warmup=True, iterations=100, pacing_calls=5, http_clients=32, http_seconds=8.0, pyz=True)
 
     @classmethod
     def quick(cls) -> Plan:
@@ -82,7 +82,7 @@ async def measure(plan: Plan, notes: list[str]) -> list[Row]:
         if plan.pyz:
             minimal_ms = startup[0].baseline if isinstance(startup[0].baseline, float) else None
             started = time.perf_counter()
-            pyz_rows, pyz_log = await figures_pyz.pyz_figures(fake, 3, minimal_ms)
+            pyz_rows, pyz_log = await figures_pyz.pyz_figures(fake, 3, plan.runs, minimal_ms)
             rows.extend(pyz_rows)
             notes.extend(pyz_log)
             timings.append(f"pyz {time.perf_counter() - started:.0f} s")
