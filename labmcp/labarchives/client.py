@@ -319,13 +319,14 @@ class LabArchivesClient:
                 log.warning("LabArchives %s: %s; retry %d in %.1fs", call.method, exc.reason, failed, delay)
                 await trio.sleep(delay)
                 continue
-            except AuthenticationError as exc:
-                if exc.code == protocol.EXPIRED_CODE and resync and not resynced:
+            except LabArchivesError as exc:
+                if resync and not resynced and protocol.is_clock_rejection(exc.code, str(exc)):
                     resynced = True
-                    log.warning("LabArchives rejected expires (4504): re-syncing the clock once")
+                    log.warning("LabArchives rejected expires (%s): re-syncing the clock once", exc.code)
                     await self.sync_clock()
                     continue
-                self._failed(exc)
+                if isinstance(exc, AuthenticationError):
+                    self._failed(exc)
                 raise
             self.last_success = trio.current_time()
             return reply

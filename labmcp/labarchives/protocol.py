@@ -169,6 +169,12 @@ def is_search_miss(method: str, status: int, code: int | None) -> bool:
     return code is None or code not in (AUTH_CODES | PERMISSION_CODES | {4500, 4509, 4529})
 
 
+def is_clock_rejection(code: int | None, message: str) -> bool:
+    """The call was refused for its ``expires``: too old (4504, §2.4) or, after a clock step, too
+    far in the future (4529 naming ``expires``; the bound is unknown, §12). A re-sync fixes both."""
+    return code == EXPIRED_CODE or (code == 4529 and "expires" in message.lower())
+
+
 def is_retryable_status(status: int) -> bool:
     """Only 5xx answers are retried; a 4xx is never retried (§5.4 [DOC])."""
     return status >= 500

@@ -22,7 +22,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 from mcp.server.lowlevel import Server
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from labmcp.config import HTTPSettings
 from labmcp.labarchives.regions import is_loopback_host
@@ -76,7 +76,8 @@ class Guard:
         self._hosts = allowed_hosts(settings, port)
         self._origins = allowed_origins(settings, port)
         self._max_body = settings.max_body_bytes
-        self._limiter = trio.CapacityLimiter(settings.max_concurrent_requests)
+        self._max_active = settings.max_concurrent_requests
+        self._active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,15 +89,36 @@ class Guard:
             log.info("refused %s %s: %s", scope.get("method"), scope.get("path"), message)
             await _reply(send, status, message, extra)
             return
-        try:
-            self._limiter.acquire_nowait()
-        except trio.WouldBlock:
+        if scope.get("method") != "POST":
+            # GET opens a session's SSE stream (lives as long as the session; capped by max_sessions)
+            # and DELETE ends one: neither is a unit of work, so they do not hold a request slot.
+            await self._app(scope, receive, send)
+            return
+        if self._active >= self._max_active:
             await _reply(send, 503, "too many concurrent requests; retry shortly", [(b"retry-after", b"1")])
             return
+        # A plain counter, not a trio limiter: the SDK may send the last message from another task.
+        self._active += 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                self._active -= 1
+
+        async def send_and_release(message: Message) -> None:
+            # The slot is free once the answer is complete, not when the SDK's handler returns; it is
+            # released before the last write, since the client may send its next request (run by
+            # another task) before this task is scheduled again.
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                release()
+            await send(message)
+
         try:
-            await self._app(scope, receive, send)
+            await self._app(scope, receive, send_and_release)
         finally:
-            self._limiter.release()
+            release()
 
     def _check(self, scope: Scope) -> tuple[int, str, list[tuple[bytes, bytes]]] | None:
         path = scope.get("path", "")

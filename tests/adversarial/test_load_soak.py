@@ -110,7 +110,7 @@ async def test_32_clients_for_20_seconds_zero_errors_flat_memory(
 ) -> None:
     """Each client loops list_notebooks / browse / read_page / search; every answer must be a result."""
     env = adversarial_env(
-        cfake, log_file, LABARCHIVES_LOG_LEVEL="INFO", LABMCP_MAX_SESSIONS="64", LABMCP_MAX_CONCURRENT_REQUESTS="64"
+        cfake, log_file, LABARCHIVES_LOG_LEVEL="INFO", LABMCP_MAX_SESSIONS="64"
     )
     latencies: list[float] = []
     errors: list[str] = []

@@ -344,9 +344,6 @@ async def test_wrong_access_password_at_start_exits_1_naming_4520(
     figures.setdefault("upstream_start", {})["invalid_signature"] = stderr.strip().splitlines()[-1][-160:]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="bug: no clock re-sync on 4529 'expires too far in the future' (notes/adversarial.md)"
-)
 async def test_clock_jumping_back_is_recovered_by_a_resync(cfake: FakeLabArchives, log_file: Path) -> None:
     """A clock step the other way (LabArchives' clock, or ours after an NTP correction, moves by more than
     the 5-minute future tolerance): expires is refused as too far in the future (4529). Expected: the
