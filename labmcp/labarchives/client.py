@@ -46,6 +46,7 @@ from labmcp.secret import Secret
 log = logging.getLogger("labmcp.upstream")
 
 CHUNK: Final = 64 * 1024
+SMALL_FILE: Final = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class LabArchivesClient:
         self._pages: TTLCache[object] = TTLCache(
             settings.cache_ttl, max(8, settings.cache_size // 8), trio.current_time
         )
+        self._files: TTLCache[Download] = TTLCache(settings.cache_ttl, 32, trio.current_time)
         self._secrets = [s for s in (settings.secret.reveal(), settings.token.reveal() if settings.token else "") if s]
         self.clock_synced = False
         self.last_success: float | None = None
@@ -217,10 +219,22 @@ class LabArchivesClient:
         return decode.decode_entry_info(await self._xml(protocol.Call.of("entries", "entry_info", params)))
 
     async def entry_attachment(self, eid: str, max_bytes: int) -> Download:
-        """The attachment's bytes, at most ``max_bytes`` (streamed; never written to disk)."""
-        return await self._download(
+        """The attachment's bytes, at most ``max_bytes`` (streamed; never written to disk).
+
+        Small files (up to ``SMALL_FILE`` bytes) are cached like pages, so reading the same CSV twice
+        costs one call; 32 of them at most, so the cache stays under a few MiB.
+        """
+        key = ("file", eid, max_bytes)
+        cached = self._files.get(key)
+        self._observer.cache("attachment", cached is not None)
+        if cached is not None:
+            return cached
+        download = await self._download(
             protocol.Call.of("entries", "entry_attachment", {"uid": self.uid, "eid": eid}), max_bytes
         )
+        if len(download.data) <= SMALL_FILE:
+            self._files.put(key, download)
+        return download
 
     async def entry_thumb(self, eid: str, max_bytes: int) -> Download:
         return await self._download(

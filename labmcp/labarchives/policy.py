@@ -32,16 +32,17 @@ class RetryPolicy:
 
 
 class Pacer:
-    """Serialises upstream calls and keeps starts at least ``interval`` seconds apart.
+    """Serialises upstream calls and starts each at least ``interval`` seconds after the last ended.
 
-    Held for the whole call (not only its start), so two calls never overlap on the wire.
-    ``on_wait`` is told how long each call waited for its turn (for the pacing metric).
+    Held for the whole call (not only its start), so two calls never overlap on the wire; counting
+    from the end, not the start, keeps the gap LabArchives sees at or above the interval even when
+    network latency varies. ``on_wait`` is told how long each call waited for its turn (metric).
     """
 
     def __init__(self, interval: float, on_wait: Callable[[float], None], clock: Callable[[], float] | None = None):
         self.interval = interval
         self._lock = trio.Lock()
-        self._last_start: float | None = None
+        self._last_end: float | None = None
         self._on_wait = on_wait
         self._clock = clock or trio.current_time
 
@@ -50,12 +51,13 @@ class Pacer:
         """Wait for the lock and the interval, then hold the turn while the call runs."""
         asked = self._clock()
         async with self._lock:
-            if self._last_start is not None:
-                ready_at = self._last_start + self.interval
+            if self._last_end is not None:
+                ready_at = self._last_end + self.interval
                 now = self._clock()
                 if ready_at > now:
                     await trio.sleep(ready_at - now)
-            started = self._clock()
-            self._on_wait(max(0.0, started - asked))
-            self._last_start = started
-            yield
+            self._on_wait(max(0.0, self._clock() - asked))
+            try:
+                yield
+            finally:
+                self._last_end = self._clock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from urllib.parse import quote
 
 from labmcp.config import OutputSettings
 from labmcp.errors import InvalidArgumentError, NotFoundError
-from labmcp.labarchives.models import PART_ATTACHMENT, Entry, NotebookRef
+from labmcp.labarchives.models import PART_ATTACHMENT, Entry, NotebookRef, PageEntries
 from labmcp.notebook import uris
 from labmcp.notebook.budget import slice_text
 from labmcp.notebook.markdown import fenced, html_to_markdown
@@ -76,6 +77,7 @@ SEARCH_SNIPPET_CHARS = 280
 MAX_BROWSE_NODES = 500
 MAX_QUERY_CHARS = 500
 STRUCTURE_RESERVE = 2_000
+RENDERED_PAGES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ class NotebookService:
         self._output = output
         self._budget = _Budget(output.max_chars)
         self._web_host = web_host.rstrip("/")
+        self._rendered: OrderedDict[tuple[str, str], tuple[PageEntries, Located, str]] = OrderedDict()
 
     @property
     def content_limit(self) -> int:
@@ -258,6 +261,12 @@ class NotebookService:
     async def _page(self, nbid: str, page_id: str) -> tuple[Located, tuple[Entry, ...], str]:
         located = await self.scope.locate(nbid, page_id, kind="page")
         page = await self._source.get_entries_for_page(nbid, page_id, entry_data=True)
+        key = (nbid, page_id)
+        remembered = self._rendered.get(key)
+        if remembered is not None and remembered[0] is page and remembered[1] == located:
+            # The source handed back the very same cached entries: the Markdown cannot have changed.
+            self._rendered.move_to_end(key)
+            return located, page.entries, remembered[2]
         updated = [e.updated_at for e in page.entries if e.updated_at]
         text = render_page(
             notebook_name=located.notebook.name,
@@ -269,6 +278,9 @@ class NotebookService:
             link=self.page_link(nbid, page_id),
             entries=page.entries,
         )
+        self._rendered[key] = (page, located, text)
+        while len(self._rendered) > RENDERED_PAGES:
+            self._rendered.popitem(last=False)
         return located, page.entries, text
 
     async def read_page(self, nbid: str, page_id: str, start_index: int = 0, max_chars: int | None = None) -> Rendered:

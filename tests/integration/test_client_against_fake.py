@@ -273,3 +273,26 @@ async def test_pacing_spaces_calls_as_seen_by_the_fake(fake: FakeLabArchives) ->
     times = [r.monotonic for r in fake.log]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= interval * 0.95
+
+
+async def test_small_attachments_are_cached_and_capped_downloads_keyed_by_cap(fake: FakeLabArchives) -> None:
+    async with open_client(client_settings(fake), NullObserver()) as client:
+        await client.start()
+        nb = (await client.notebooks())[0]
+        stack, eid = [ROOT_TREE_ID], ""
+        while stack and not eid:
+            for node in await client.get_tree_level(nb.id, stack.pop()):
+                if not node.is_page:
+                    stack.append(node.tree_id)
+                    continue
+                for entry in (await client.get_entries_for_page(nb.id, node.tree_id)).entries:
+                    if entry.part_type == PART_ATTACHMENT and (entry.attach_file_size or 0) < 100_000:
+                        eid = entry.eid
+        assert eid
+        before = methods(fake).count("entry_attachment")
+        first = await client.entry_attachment(eid, 1_000_000)
+        again = await client.entry_attachment(eid, 1_000_000)
+        assert again == first
+        assert methods(fake).count("entry_attachment") == before + 1
+        await client.entry_attachment(eid, 10)
+        assert methods(fake).count("entry_attachment") == before + 2
