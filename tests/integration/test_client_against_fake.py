@@ -296,3 +296,34 @@ async def test_small_attachments_are_cached_and_capped_downloads_keyed_by_cap(fa
         assert methods(fake).count("entry_attachment") == before + 1
         await client.entry_attachment(eid, 10)
         assert methods(fake).count("entry_attachment") == before + 2
+
+
+async def test_node_entry_notebook_thumb_and_attachment_search_methods(fake: FakeLabArchives) -> None:
+    """§6.2-§6.5: the remaining read methods decode what the fake serves."""
+    async with open_client(client_settings(fake), NullObserver()) as client:
+        await client.start()
+        nb = (await client.notebooks())[0]
+        info = await client.notebook_info(nb.id)
+        assert info.id == nb.id and info.name == nb.name
+        assert (await client.max_file_size() or 0) > 0
+        folder = next(n for n in await client.get_tree_level(nb.id) if not n.is_page)
+        node = await client.get_node(nb.id, folder.tree_id)
+        assert node.tree_id == folder.tree_id and node.display_text == folder.display_text
+        images = await client.attachment_search(extension="png", nbid=nb.id)
+        assert images.entries and all(e.attach_file_name.endswith(".png") for e in images.entries)
+        png = images.entries[0]
+        entry = await client.entry_info(png.eid)
+        assert entry.eid == png.eid and entry.part_type == PART_ATTACHMENT
+        thumb = await client.entry_thumb(png.eid, 1_000_000)
+        assert thumb.content_type.startswith("image/") and thumb.data.startswith(b"\x89PNG")
+        hits = await client.entry_search("PCR", nbid=nb.id, page_size=2, page_number=0)
+        assert 0 < len(hits.entries) <= 2 and hits.total_found >= len(hits.entries)
+
+
+async def test_latency_is_waited_out_within_the_read_timeout(fake: FakeLabArchives) -> None:
+    async with open_client(client_settings(fake, cache_ttl=0), NullObserver()) as client:
+        await client.start()
+        fake.faults.add("latency", method="user_info_via_id", times=1, seconds=0.3)
+        with trio.fail_after(10):
+            assert await client.notebooks()
+    assert methods(fake).count("user_info_via_id") == 1
