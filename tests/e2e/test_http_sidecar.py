@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -105,6 +107,29 @@ async def test_sdk_client_over_streamable_http_calls_every_tool(fake: Any) -> No
             metrics = (await car.get("/metrics")).text
             assert 'labmcp_mcp_requests_total{method="tools/call",target="read_page",outcome="ok"}' in metrics
             assert "labmcp_upstream_requests_total{" in metrics
+            await client.call_tool("list_notebooks", {})
+            later = (await car.get("/metrics")).text
+            assert counter(later, "list_notebooks") == counter(metrics, "list_notebooks") + 1
+            await promtool_check(later)
+
+
+def counter(text: str, tool: str) -> float:
+    prefix = f'labmcp_mcp_requests_total{{method="tools/call",target="{tool}",outcome="ok"}} '
+    line = next(line for line in text.splitlines() if line.startswith(prefix))
+    return float(line.removeprefix(prefix))
+
+
+async def promtool_check(text: str) -> None:
+    """`promtool check metrics` on the exposition after real traffic (Debian's prometheus package)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("LABMCP_REQUIRE_PROMTOOL") == "1" or os.environ.get("LABMCP_REQUIRE_TOOLS") == "1":
+            pytest.fail("promtool is missing (apt-get install prometheus)")
+        return
+    done = await trio.run_process(
+        [promtool, "check", "metrics"], stdin=text.encode(), capture_stdout=True, capture_stderr=True, check=False
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr).decode()
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
@@ -135,6 +160,15 @@ async def test_foreign_origin_and_host_are_refused(fake: Any) -> None:
                 assert big.status_code == 413
                 other = await http.get(f"http://127.0.0.1:{car.port}/admin", headers=base)
                 assert other.status_code == 404
+            # A slow-loris connection and raw garbage on the MCP port leave it serving.
+            loris = await trio.open_tcp_stream("127.0.0.1", car.port)
+            await loris.send_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            junk = await trio.open_tcp_stream("127.0.0.1", car.port)
+            await junk.send_all(b"\x16\x03\x01\x00\xff" + bytes(range(256)) * 8)
+            async with car.client() as client:
+                assert (await client.list_tools()).tools
+            await loris.aclose()
+            await junk.aclose()
             assert (await car.get("/health/live")).status_code == 200
 
 
