@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import mimetypes
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,57 +22,13 @@ from labmcp.errors import InvalidArgumentError, NotFoundError
 from labmcp.labarchives.models import PART_ATTACHMENT, Entry, NotebookRef, PageEntries
 from labmcp.notebook import uris
 from labmcp.notebook.budget import slice_text
-from labmcp.notebook.markdown import fenced, html_to_markdown
+from labmcp.notebook.excerpts import attachment_kind, snippet
+from labmcp.notebook.markdown import fenced
 from labmcp.notebook.render import FRAME_END, format_size, render_page
 from labmcp.notebook.scope import Located, Scope, Source, not_found
 
 audit_log = logging.getLogger("labmcp.audit")
 
-TEXT_EXTENSIONS = frozenset(
-    [
-        "csv",
-        "tsv",
-        "txt",
-        "text",
-        "json",
-        "md",
-        "markdown",
-        "xml",
-        "yaml",
-        "yml",
-        "log",
-        "ini",
-        "cfg",
-        "conf",
-        "toml",
-        "fasta",
-        "fa",
-        "fastq",
-        "gb",
-        "gbk",
-        "sam",
-        "vcf",
-        "bed",
-        "gff",
-        "py",
-        "r",
-        "m",
-        "jl",
-        "sh",
-        "sql",
-        "tex",
-        "bib",
-        "html",
-        "htm",
-        "svg",
-        "rtf",
-    ]
-)
-TEXT_TYPES = frozenset(
-    {"application/json", "application/xml", "application/x-yaml", "application/yaml", "application/csv"}
-)
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-SEARCH_SNIPPET_CHARS = 280
 MAX_BROWSE_NODES = 500
 MAX_QUERY_CHARS = 500
 STRUCTURE_RESERVE = 2_000
@@ -130,21 +85,6 @@ class _Budget:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def _kind(entry: Entry) -> str:
-    """How an attachment can be shown: ``text``, ``image`` or ``binary``, by type then extension."""
-    ctype = entry.attach_content_type.split(";")[0].strip().lower()
-    ext = PurePosixPath(entry.attach_file_name).suffix.lower().lstrip(".")
-    if ctype in IMAGE_TYPES:
-        return "image"
-    if ctype.startswith("text/") or ctype in TEXT_TYPES or ctype.endswith(("+json", "+xml")):
-        return "text"
-    if ext in TEXT_EXTENSIONS and not ctype.startswith(("image/", "audio/", "video/")):
-        return "text"
-    if not ctype and mimetypes.guess_type(entry.attach_file_name)[0] in IMAGE_TYPES:
-        return "image"
-    return "binary"
 
 
 def _check_index(name: str, value: int, limit: int | None = None) -> None:
@@ -397,7 +337,7 @@ class NotebookService:
             "page_id": page_id,
             "entry_id": entry.eid,
             "part_type": entry.part_type,
-            "snippet": _snippet(entry, query),
+            "snippet": snippet(entry, query),
             "updated_at": _iso(entry.updated_at),
             "link": link,
             "uri": uris.page_uri(nbid, page_id) if page_id else None,
@@ -421,7 +361,7 @@ class NotebookService:
         limit = self._content_limit(max_chars)
         _check_index("start_index", start_index)
         located, entry = await self._attachment_entry(nbid, page_id, eid)
-        kind = _kind(entry)
+        kind = attachment_kind(entry)
         uri = uris.attachment_uri(nbid, page_id, eid)
         meta: dict[str, Any] = {
             "notebook_id": nbid,
@@ -562,18 +502,3 @@ def _complete(pairs: Iterable[tuple[str, str]], prefix: str) -> list[str]:
     low = prefix.casefold()
     starts = [ident for ident, name in pairs if ident.startswith(prefix) or name.casefold().startswith(low)]
     return starts[:100]
-
-
-def _snippet(entry: Entry, query: str) -> str:
-    raw = entry.entry_data or entry.caption or ""
-    if entry.part_type == "text entry":
-        raw = html_to_markdown(raw)
-    text = " ".join(raw.split())
-    if len(text) <= SEARCH_SNIPPET_CHARS:
-        return text
-    words = [w.strip('"').casefold() for w in query.split() if w.upper() not in ("AND", "OR", "NOT")]
-    low = text.casefold()
-    pos = min((i for i in (low.find(w) for w in words if w) if i >= 0), default=0)
-    start = max(0, pos - SEARCH_SNIPPET_CHARS // 3)
-    piece = text[start : start + SEARCH_SNIPPET_CHARS]
-    return ("…" if start else "") + piece + ("…" if start + SEARCH_SNIPPET_CHARS < len(text) else "")
