@@ -20,6 +20,8 @@ USAGE
 }
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+# shellcheck source=k8s/scripts/lib.sh
+. "$root/k8s/scripts/lib.sh"
 kubectl=${KUBECTL:-kubectl}
 env_name=""
 yes=0
@@ -37,11 +39,7 @@ while [ $# -gt 0 ]; do
         *) [ -z "$env_name" ] || { echo "cleanup.sh: one ENV only" >&2; exit 2; }; env_name=$1; shift ;;
     esac
 done
-case $env_name in
-    dev|staging|prod) ;;
-    "") echo "cleanup.sh: ENV is required (dev, staging or prod)" >&2; usage >&2; exit 2 ;;
-    *) echo "cleanup.sh: unknown ENV '$env_name' (dev, staging or prod)" >&2; exit 2 ;;
-esac
+require_env cleanup.sh "$env_name"
 
 overlay="$root/k8s/overlays/$env_name"
 namespace=$(sed -n 's/^namespace: *//p' "$overlay/kustomization.yaml")

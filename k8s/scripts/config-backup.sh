@@ -20,6 +20,8 @@ USAGE
 }
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+# shellcheck source=k8s/scripts/lib.sh
+. "$root/k8s/scripts/lib.sh"
 kubectl=${KUBECTL:-kubectl}
 env_name=""
 out=./labmcp-backups
@@ -33,11 +35,7 @@ while [ $# -gt 0 ]; do
         *) [ -z "$env_name" ] || { echo "config-backup.sh: one ENV only" >&2; exit 2; }; env_name=$1; shift ;;
     esac
 done
-case $env_name in
-    dev|staging|prod) ;;
-    "") echo "config-backup.sh: ENV is required (dev, staging or prod)" >&2; usage >&2; exit 2 ;;
-    *) echo "config-backup.sh: unknown ENV '$env_name' (dev, staging or prod)" >&2; exit 2 ;;
-esac
+require_env config-backup.sh "$env_name"
 
 namespace=$(sed -n 's/^namespace: *//p' "$root/k8s/overlays/$env_name/kustomization.yaml")
 umask 077

@@ -18,6 +18,8 @@ USAGE
 }
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+# shellcheck source=k8s/scripts/lib.sh
+. "$root/k8s/scripts/lib.sh"
 kubectl=${KUBECTL:-kubectl}
 env_name=""
 file=""
@@ -38,11 +40,7 @@ while [ $# -gt 0 ]; do
             ;;
     esac
 done
-case $env_name in
-    dev|staging|prod) ;;
-    "") echo "config-restore.sh: ENV is required (dev, staging or prod)" >&2; usage >&2; exit 2 ;;
-    *) echo "config-restore.sh: unknown ENV '$env_name' (dev, staging or prod)" >&2; exit 2 ;;
-esac
+require_env config-restore.sh "$env_name"
 [ -n "$file" ] || { echo "config-restore.sh: FILE is required" >&2; usage >&2; exit 2; }
 [ -r "$file" ] || { echo "config-restore.sh: cannot read $file" >&2; exit 2; }
 [ -r "$file.sha256" ] || { echo "config-restore.sh: $file.sha256 is missing" >&2; exit 1; }

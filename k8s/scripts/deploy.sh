@@ -23,6 +23,8 @@ USAGE
 }
 
 root=$(CDPATH='' cd -- "$(dirname -- "$0")/../.." && pwd)
+# shellcheck source=k8s/scripts/lib.sh
+. "$root/k8s/scripts/lib.sh"
 kubectl=${KUBECTL:-kubectl}
 env_name=""
 image=""
@@ -40,11 +42,7 @@ while [ $# -gt 0 ]; do
         *) [ -z "$env_name" ] || { echo "deploy.sh: one ENV only" >&2; exit 2; }; env_name=$1; shift ;;
     esac
 done
-case $env_name in
-    dev|staging|prod) ;;
-    "") echo "deploy.sh: ENV is required (dev, staging or prod)" >&2; usage >&2; exit 2 ;;
-    *) echo "deploy.sh: unknown ENV '$env_name' (dev, staging or prod)" >&2; exit 2 ;;
-esac
+require_env deploy.sh "$env_name"
 if [ -n "$secrets" ] && [ ! -r "$secrets" ]; then
     echo "deploy.sh: cannot read $secrets" >&2
     exit 2
