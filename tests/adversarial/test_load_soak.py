@@ -109,9 +109,7 @@ async def test_32_clients_for_20_seconds_zero_errors_flat_memory(
     cfake: FakeLabArchives, log_file: Path, tmp_path: Path, figures: dict[str, Any]
 ) -> None:
     """Each client loops list_notebooks / browse / read_page / search; every answer must be a result."""
-    env = adversarial_env(
-        cfake, log_file, LABARCHIVES_LOG_LEVEL="INFO", LABMCP_MAX_SESSIONS="64"
-    )
+    env = adversarial_env(cfake, log_file, LABARCHIVES_LOG_LEVEL="INFO", LABMCP_MAX_SESSIONS="64")
     latencies: list[float] = []
     errors: list[str] = []
     rss: list[tuple[float, int]] = []
