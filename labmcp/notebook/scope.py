@@ -27,6 +27,9 @@ from labmcp.labarchives.models import (
 MAX_WALK_NODES = 50_000
 """A walk that visits more nodes than this stops: a guard against cyclic or absurd trees."""
 
+MAX_REMEMBERED = 20_000
+"""Tree paths remembered for quick re-location; the memory is dropped whole when it grows past this."""
+
 
 class Source(Protocol):
     """The LabArchives calls the notebook layer needs (implemented by LabArchivesClient)."""
@@ -84,6 +87,7 @@ class Scope:
         self._source = source
         self._notebooks = {nb.id: nb for nb in notebooks}
         self.folder = folder
+        self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
 
     @property
     def notebooks(self) -> tuple[NotebookRef, ...]:
@@ -104,10 +108,19 @@ class Scope:
         return ROOT_TREE_ID, ()
 
     async def children(self, nbid: str, parent_tree_id: str, folders: tuple[str, ...]) -> list[Located]:
-        """The readable children of a folder that is already known to be in scope."""
+        """The readable children of a folder that is already known to be in scope.
+
+        Each child's path from the scope root is remembered (when the parent's is known), so a
+        later ``locate`` can re-prove it along that path instead of walking the whole tree.
+        """
         nb = self.notebook(nbid)
         level = await self._source.get_tree_level(nbid, parent_tree_id)
-        return [Located(nb, node, folders) for node in level if node.user_access.can_read]
+        found = [Located(nb, node, folders) for node in level if node.user_access.can_read]
+        chain = self._chain_to(nbid, parent_tree_id)
+        if chain is not None:
+            for located in found:
+                self._remember(nbid, located.node.tree_id, chain)
+        return found
 
     async def walk(self, nbid: str) -> AsyncIterator[Located]:
         """Every readable node in scope in this notebook, breadth first from the scope root."""
@@ -130,15 +143,52 @@ class Scope:
     async def locate(self, nbid: str, tree_id: str, *, kind: str) -> Located:
         """Find a node by walking down from the scope root; absent or outside -> not found.
 
-        ``kind`` is ``page`` or ``folder`` and must match the node's type.
+        ``kind`` is ``page`` or ``folder`` and must match the node's type. A node this scope has
+        placed before (by a walk, a browse or a search) is re-proven along its remembered path,
+        level by level from the scope root, which costs no call while those levels are cached; a
+        path that no longer holds falls back to the full walk.
         """
         self.notebook(nbid)
+        chain = self._paths.get((nbid, tree_id))
+        if chain is not None:
+            proven = await self._prove(nbid, chain, tree_id)
+            if proven is not None and proven.node.is_page == (kind == "page"):
+                return proven
         async for located in self.walk(nbid):
             if located.node.tree_id == tree_id:
                 if located.node.is_page == (kind == "page"):
                     return located
                 break
         raise not_found(kind, tree_id)
+
+    def _chain_to(self, nbid: str, tree_id: str) -> tuple[str, ...] | None:
+        """The folder ids from the scope root down to and including ``tree_id``, if known."""
+        if tree_id == self.root(nbid)[0]:
+            return ()
+        known = self._paths.get((nbid, tree_id))
+        return None if known is None else (*known, tree_id)
+
+    def _remember(self, nbid: str, tree_id: str, chain: tuple[str, ...]) -> None:
+        """Note the folder ids between the scope root and a node (the root itself excluded)."""
+        if len(self._paths) >= MAX_REMEMBERED:
+            self._paths.clear()
+        self._paths[(nbid, tree_id)] = chain
+
+    async def _prove(self, nbid: str, chain: tuple[str, ...], tree_id: str) -> Located | None:
+        """Walk a remembered path down from the scope root; None unless every step still holds."""
+        parent, folders = self.root(nbid)
+        nb = self.notebook(nbid)
+        for step in (*chain, tree_id):
+            level = await self._source.get_tree_level(nbid, parent)
+            node = next((n for n in level if n.tree_id == step and n.user_access.can_read), None)
+            if node is None:
+                return None
+            if step == tree_id:
+                return Located(nb, node, folders)
+            if node.is_page:
+                return None
+            parent, folders = node.tree_id, (*folders, node.display_text)
+        return None
 
     async def folder_start(self, nbid: str, folder_id: str | None) -> tuple[str, tuple[str, ...]]:
         """Where a browse starts: the scope root, or a folder proven to be inside the scope."""
@@ -160,22 +210,27 @@ class Scope:
             return False, None
         candidates = await self._pages_named(nbid, tree_path)
         if self.folder is not None and self.folder.nbid == nbid:
-            inside = bool(candidates) and all(self.folder.tree_id in ancestors for _, ancestors in candidates)
+            inside = bool(candidates) and all(self.folder.tree_id in chain for _, chain in candidates)
             if not inside:
                 return False, None
-        page = candidates[0][0] if len(candidates) == 1 else None
+        if len(candidates) != 1:
+            return True, None
+        page, chain = candidates[0]
+        if self.folder is not None and self.folder.nbid == nbid:
+            chain = chain[chain.index(self.folder.tree_id) + 1 :]
+        self._remember(nbid, page.node.tree_id, chain)
         return True, page
 
-    async def _pages_named(self, nbid: str, tree_path: str) -> list[tuple[Located, frozenset[str]]]:
+    async def _pages_named(self, nbid: str, tree_path: str) -> list[tuple[Located, tuple[str, ...]]]:
         nb = self.notebook(nbid)
         names = [part for part in tree_path.strip("/").split("/") if part]
         if not names:
             return []
-        frontier: list[tuple[str, tuple[str, ...], frozenset[str]]] = [(ROOT_TREE_ID, (), frozenset())]
+        frontier: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(ROOT_TREE_ID, (), ())]
         for depth, name in enumerate(names):
             last = depth == len(names) - 1
-            next_frontier: list[tuple[str, tuple[str, ...], frozenset[str]]] = []
-            found: list[tuple[Located, frozenset[str]]] = []
+            next_frontier: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+            found: list[tuple[Located, tuple[str, ...]]] = []
             for parent, folders, ancestors in frontier:
                 for node in await self._source.get_tree_level(nbid, parent):
                     if node.display_text != name or not node.user_access.can_read:
@@ -183,7 +238,7 @@ class Scope:
                     if last and node.is_page:
                         found.append((Located(nb, node, folders), ancestors))
                     elif not last and not node.is_page:
-                        next_frontier.append((node.tree_id, (*folders, name), ancestors | {node.tree_id}))
+                        next_frontier.append((node.tree_id, (*folders, name), (*ancestors, node.tree_id)))
             if last:
                 return found
             if len(next_frontier) > 64:

@@ -136,3 +136,34 @@ async def test_ambiguous_paths_are_withheld_under_a_folder_scope() -> None:
     at_start = await resolve_scope(tree(), ScopeSettings(notebook_id="nb1", folder_path="Projects"))
     scope = Scope(source, at_start.notebooks, at_start.folder)  # a twin folder appeared after start
     assert await scope.place_hit("nb1", "Projects/Cells/Passage 12") == (False, None)
+
+
+async def test_a_placed_page_is_re_proven_along_its_path_not_by_a_whole_walk() -> None:
+    source = tree()
+    scope = await resolve_scope(source, ScopeSettings())
+    await scope.locate("nb1", "p4", kind="page")  # a full walk places every node on the way
+    source.calls = 0
+    located = await scope.locate("nb1", "p4", kind="page")
+    assert located.folder_path == "Admin/Cells"
+    assert source.calls == 3  # root, Admin, Admin/Cells: the remembered path only
+
+
+async def test_a_search_hit_placement_makes_the_next_read_cheap() -> None:
+    source = tree()
+    scope = await resolve_scope(source, ScopeSettings())
+    allowed, hit = await scope.place_hit("nb1", "Admin/Cells/Passage 12")
+    assert allowed and hit is not None and hit.node.tree_id == "p4"
+    source.calls = 0
+    assert (await scope.locate("nb1", "p4", kind="page")).folder_path == "Admin/Cells"
+    assert source.calls == 3
+
+
+async def test_a_remembered_page_moved_out_of_the_scope_folder_is_not_found() -> None:
+    """Fail closed: a remembered path is re-proven, never trusted."""
+    source = tree()
+    scope = await resolve_scope(source, ScopeSettings(notebook_id="nb1", folder_path="Projects"))
+    await scope.locate("nb1", "p2", kind="page")
+    source.levels[("nb1", "f11")] = ()
+    source.levels[("nb1", "f2")] = (page("p2", "Passage 12"),)
+    with pytest.raises(NotFoundError):
+        await scope.locate("nb1", "p2", kind="page")
