@@ -179,7 +179,11 @@ OPTIONS: tuple[Option, ...] = (
         secret_file=True,
     ),
     Option("--allowed-origins", "LABMCP_ALLOWED_ORIGINS", "comma list of Origin values accepted over HTTP"),
-    Option("--allowed-hosts", "LABMCP_ALLOWED_HOSTS", "comma list of Host values accepted over HTTP"),
+    Option(
+        "--allowed-hosts",
+        "LABMCP_ALLOWED_HOSTS",
+        "comma list of host names (any port) or host:port accepted in Host over HTTP; * = any",
+    ),
     Option("--health-host", "LABMCP_HEALTH_HOST", "health/metrics listener bind address", "127.0.0.1"),
     Option(
         "--health-port",

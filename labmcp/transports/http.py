@@ -35,18 +35,19 @@ HEADER_CAP = 16 * 1024
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 
-def allowed_hosts(settings: HTTPSettings, port: int) -> tuple[str, ...]:
-    """Host header values accepted: the configured list, else loopback names (and the bind address).
+def allowed_hosts(settings: HTTPSettings) -> tuple[str, ...]:
+    """Host names accepted in the Host header: the configured list, else loopback names (and the
+    bind address when it is a specific one).
 
-    ``*`` in the configured list accepts any host (for ingress setups that rewrite Host; the
-    bearer token still guards the endpoint).
+    Entries without a port match any port (the name is what DNS rebinding abuses); ``*`` accepts
+    any host, for ingresses that rewrite Host (the bearer token still guards the endpoint).
     """
     if settings.allowed_hosts:
         return settings.allowed_hosts
     names = list(LOOPBACK_NAMES)
     if not is_loopback_host(settings.host) and settings.host not in ("0.0.0.0", "::"):  # noqa: S104
         names.append(settings.host)
-    return tuple(f"{name}:{port}" for name in names) + tuple(names)
+    return tuple(names)
 
 
 def allowed_origins(settings: HTTPSettings, port: int) -> tuple[str, ...]:
@@ -56,8 +57,25 @@ def allowed_origins(settings: HTTPSettings, port: int) -> tuple[str, ...]:
     return tuple(f"{scheme}://{name}:{port}" for scheme in ("http", "https") for name in LOOPBACK_NAMES)
 
 
+def _hostname(host: str) -> str:
+    """``name`` of ``name:port``, ``[v6]`` of ``[v6]:port``."""
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0]
+
+
 def _host_ok(host: str, allowed: Iterable[str]) -> bool:
-    return any(a == "*" or host.lower() == a.lower() for a in allowed)
+    host = host.lower()
+    for entry in (a.lower() for a in allowed):
+        if entry in ("*", host):
+            return True
+        if _hostname(entry) == entry and _hostname(host) == entry:
+            return True
+    return False
+
+
+def _origin_ok(origin: str, allowed: Iterable[str]) -> bool:
+    return any(a == "*" or origin.lower() == a.lower() for a in allowed)
 
 
 async def _reply(send: Send, status: int, message: str, extra: Iterable[tuple[bytes, bytes]] = ()) -> None:
@@ -73,7 +91,7 @@ class Guard:
     def __init__(self, app: ASGIApp, settings: HTTPSettings, port: int) -> None:
         self._app = app
         self._token = settings.token.reveal().encode() if settings.token else None
-        self._hosts = allowed_hosts(settings, port)
+        self._hosts = allowed_hosts(settings)
         self._origins = allowed_origins(settings, port)
         self._max_body = settings.max_body_bytes
         self._max_active = settings.max_concurrent_requests
@@ -131,7 +149,7 @@ class Guard:
         if not _host_ok(host, self._hosts):
             return 421, "Host header not allowed (set LABMCP_ALLOWED_HOSTS)", []
         origin = headers.get(b"origin")
-        if origin is not None and not _host_ok(origin.decode("latin-1"), self._origins):
+        if origin is not None and not _origin_ok(origin.decode("latin-1"), self._origins):
             return 403, "Origin not allowed (set LABMCP_ALLOWED_ORIGINS)", []
         if self._token is not None:
             given = headers.get(b"authorization", b"")

@@ -4,7 +4,9 @@ and hit its probe paths, its /metrics and the Dockerfile's HEALTHCHECK."""
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -36,8 +39,15 @@ def status(url: str) -> int:
         return exc.code
 
 
+@dataclass(frozen=True)
+class Running:
+    health: str
+    mcp_port: int
+    env: dict[str, str]
+
+
 @pytest.fixture
-def server() -> Iterator[str]:
+def server() -> Iterator[Running]:
     docs = documents("dev")
     container = server_container(docs)
     health, mcp = free_port(), free_port()
@@ -68,27 +78,66 @@ def server() -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail("server not ready within 30 s")
             time.sleep(0.1)  # polling another process's listener; there is no event to wait on
-        yield base
+        yield Running(base, mcp, env)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def test_probe_paths_answer_on_the_health_port(server: str) -> None:
+def test_probe_paths_answer_on_the_health_port(server: Running) -> None:
     container = server_container(documents("dev"))
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-        assert status(server + container[probe]["httpGet"]["path"]) == 200
+        assert status(server.health + container[probe]["httpGet"]["path"]) == 200
 
 
-def test_metrics_route_exports_exactly_the_listed_series(server: str) -> None:
-    with urllib.request.urlopen(server + "/metrics", timeout=5) as response:
+def test_mcp_port_answers_to_the_service_and_ingress_names_and_refuses_others(server: Running) -> None:
+    """In a cluster the Host header is the Service's DNS name or the Ingress host, not localhost."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        }
+    ).encode()
+    token = server.env["LABMCP_HTTP_TOKEN"]
+
+    def post(host: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", server.mcp_port, timeout=10)
+        try:
+            connection.putrequest("POST", "/mcp", skip_host=True)
+            for key, value in {
+                "Host": host,
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Accept": "application/json, text/event-stream",
+                "Content-Length": str(len(body)),
+            }.items():
+                connection.putheader(key, value)
+            connection.endheaders(body)
+            return connection.getresponse().status
+        finally:
+            connection.close()
+
+    ingress_host = next(d for d in documents("dev") if d["kind"] == "Ingress")["spec"]["rules"][0]["host"]
+    for host in (ingress_host, "labmcp:8080", "labmcp.labmcp-dev.svc.cluster.local:8080"):
+        assert post(host) == 200, host
+    assert post("attacker.example:8080") == 421
+
+
+def test_metrics_route_exports_exactly_the_listed_series(server: Running) -> None:
+    with urllib.request.urlopen(server.health + "/metrics", timeout=5) as response:
         text = response.read().decode()
     assert exposed_names(text) <= metric_names()
     assert "labmcp_ready 1" in text
 
 
-def test_dockerfile_healthcheck_passes_against_the_server(server: str) -> None:
-    port = server.rsplit(":", 1)[1]
+def test_dockerfile_healthcheck_passes_against_the_server(server: Running) -> None:
+    port = server.health.rsplit(":", 1)[1]
     proc = subprocess.run(
         [sys.executable, *healthcheck_command()[1:]],
         env={"LABMCP_HEALTH_PORT": port},
