@@ -159,7 +159,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-response-bytes", "LABARCHIVES_MAX_RESPONSE_BYTES", "cap on an XML response", "33554432"),
     Option("--max-download-bytes", "LABARCHIVES_MAX_DOWNLOAD_BYTES", "cap on an attachment download", "20971520"),
     Option("--max-output-chars", "LABMCP_MAX_OUTPUT_CHARS", "budget of one tool result, characters", "40000"),
-    Option("--max-image-bytes", "LABMCP_MAX_IMAGE_BYTES", "largest image returned inline", "1048576"),
+    Option("--max-image-bytes", "LABMCP_MAX_IMAGE_BYTES", "largest image returned inline (0: never inline)", "1048576"),
     Option("--max-depth", "LABMCP_MAX_DEPTH", "deepest browse_notebook depth allowed", "5"),
     Option("--log-level", "LABARCHIVES_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "INFO"),
     Option("--log-file", "LABARCHIVES_LOG_FILE", "also log to this file, rotated by size"),
@@ -322,7 +322,7 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
         http=_http(raw, transport),
         output=OutputSettings(
             max_chars=raw.integer("max_output_chars", 2000, 400_000),
-            max_image_bytes=raw.integer("max_image_bytes", 1024),
+            max_image_bytes=raw.integer("max_image_bytes", 0),
             max_depth=raw.integer("max_depth", 1, 20),
         ),
         transport="http" if transport == "http" else "stdio",

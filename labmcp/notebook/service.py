@@ -11,18 +11,18 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from labmcp.config import OutputSettings
-from labmcp.errors import InvalidArgumentError, NotFoundError
-from labmcp.labarchives.models import PART_ATTACHMENT, Entry, NotebookRef, PageEntries
+from labmcp.errors import InvalidArgumentError, LabArchivesError, NotFoundError
+from labmcp.labarchives.models import PART_ATTACHMENT, Download, Entry, NotebookRef, PageEntries
 from labmcp.notebook import uris
 from labmcp.notebook.budget import slice_text
-from labmcp.notebook.excerpts import attachment_kind, snippet
+from labmcp.notebook.excerpts import IMAGE_TYPES, attachment_kind, snippet
 from labmcp.notebook.markdown import fenced
 from labmcp.notebook.render import FRAME_END, format_size, render_page
 from labmcp.notebook.scope import Located, Scope, Source, not_found
@@ -406,6 +406,17 @@ class NotebookService:
                         image=download.data,
                         image_type=(download.content_type or entry.attach_content_type).split(";")[0],
                     )
+            thumb = await self._thumbnail(eid, cap)
+            if thumb is not None:
+                self._audit("get_attachment", notebook=nbid, page=page_id, entry=eid, thumbnail_bytes=len(thumb.data))
+                meta["returned"] = "thumbnail"
+                note = (
+                    f"\nThe image is larger than the {format_size(cap)} inline limit; LabArchives' thumbnail "
+                    f"follows as image content. The full image is the resource {uri}."
+                )
+                return AttachmentAnswer(
+                    Rendered(head + note, meta), link, image=thumb.data, image_type=thumb.content_type
+                )
             meta["returned"] = "link"
             note = f"\nThe image is larger than the {format_size(cap)} inline limit; read the resource {uri}."
             self._audit("get_attachment", notebook=nbid, page=page_id, entry=eid, returned="link")
@@ -414,6 +425,21 @@ class NotebookService:
         self._audit("get_attachment", notebook=nbid, page=page_id, entry=eid, returned="link")
         note = f"\nThis file type cannot be shown as text. Its bytes are available as the resource {uri}."
         return AttachmentAnswer(Rendered(head + note, meta), link)
+
+    async def _thumbnail(self, eid: str, cap: int) -> Download | None:
+        """LabArchives' thumbnail of an image (``entry_thumb``, §6.4), if it has one within the cap.
+
+        A missing thumbnail is normal (LabArchives answers with an error), so any LabArchives error
+        here means "no thumbnail", not a failed tool call.
+        """
+        try:
+            thumb = await self._source.entry_thumb(eid, cap)
+        except LabArchivesError:
+            return None
+        kind = thumb.content_type.split(";")[0].strip().lower()
+        if thumb.truncated or kind not in IMAGE_TYPES or not thumb.data:
+            return None
+        return replace(thumb, content_type=kind)
 
     async def _text_attachment(
         self,

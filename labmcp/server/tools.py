@@ -207,8 +207,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "get_attachment",
         "Get an attachment",
         "Fetch a file attached to a page entry. Text-like files (csv, tsv, txt, json, md, xml, ...) come back as "
-        "text in pieces like read_page; images come back as image content when small enough; other files come "
-        "back as metadata with a resource link to their bytes.",
+        "text in pieces like read_page; images come back as image content when small enough (else "
+        "LabArchives' thumbnail and a resource link); other files as metadata with a resource link to their bytes.",
         (
             NOTEBOOK_ID,
             PAGE_ID,
@@ -228,7 +228,7 @@ TOOLS: tuple[ToolSpec, ...] = (
                 "caption": _S,
                 "kind": {"enum": ["text", "image", "binary"]},
                 "uri": _S,
-                "returned": {"enum": ["text", "image", "link"]},
+                "returned": {"enum": ["text", "image", "thumbnail", "link"]},
                 "start_index": _I,
                 "end_index": _I,
                 "total_chars": _I,
@@ -333,7 +333,7 @@ async def call_tool(service: NotebookService, name: str, arguments: Mapping[str,
     if answer.image is not None:
         encoded = base64.b64encode(answer.image).decode("ascii")
         result.content.append(types.ImageContent(type="image", data=encoded, mime_type=answer.image_type))
-    elif answer.rendered.structured.get("returned") == "link":
+    if answer.rendered.structured.get("returned") in ("link", "thumbnail"):
         result.content.append(
             types.ResourceLink(
                 type="resource_link",

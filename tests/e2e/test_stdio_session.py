@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -112,3 +113,52 @@ async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
                 page_ref, {"name": "page_id", "value": ""}, context_arguments={"notebook_id": nbid}
             )
             assert pages[0]["id"] in done.completion.values
+
+
+async def _attachments(client: Any, nbid: str, pages: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Every attachment of the notebook: file name -> (page id, entry id)."""
+    found: dict[str, tuple[str, str]] = {}
+    for page in pages:
+        data = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]}))
+        for entry in data["entries"]:
+            if entry["part_type"] == "Attachment":
+                found[entry["filename"]] = (page["id"], entry["entry_id"])
+    return found
+
+
+async def test_attachments_of_each_kind_reach_the_model(fake: Any) -> None:
+    """Text inline, images as image content, other files as a resource link whose blob reads back."""
+    with trio.fail_after(90):
+        async with stdio_client(server_env(fake)) as client:
+            nbid, pages = await _first_pages(client)
+            files = await _attachments(client, nbid, pages)
+
+            def args(name: str) -> dict[str, Any]:
+                page_id, entry_id = files[name]
+                return {"notebook_id": nbid, "page_id": page_id, "entry_id": entry_id}
+
+            csv = await client.call_tool("get_attachment", args("plate_reader_A450.csv"))
+            assert structured(csv)["returned"] == "text" and "UNTRUSTED" in text_of(csv)
+            png = await client.call_tool("get_attachment", args("colony_pcr_gel.png"))
+            images = [b for b in png.content if isinstance(b, types.ImageContent)]
+            assert structured(png)["returned"] == "image" and images[0].mime_type == "image/png"
+            assert "base64," not in text_of(png)
+            binary = next(name for name in files if name.endswith(".pdf"))
+            pdf = await client.call_tool("get_attachment", args(binary))
+            links = [b for b in pdf.content if isinstance(b, types.ResourceLink)]
+            assert structured(pdf)["returned"] == "link" and links
+            blob = (await client.read_resource(links[0].uri)).contents[0]
+            assert isinstance(blob, types.BlobResourceContents) and blob.mime_type == "application/pdf"
+            assert base64.b64decode(blob.blob).startswith(b"%PDF")
+
+
+async def test_an_image_over_the_inline_cap_comes_back_as_its_thumbnail_and_a_link(fake: Any) -> None:
+    with trio.fail_after(90):
+        async with stdio_client(server_env(fake, LABMCP_MAX_IMAGE_BYTES="200")) as client:
+            nbid, pages = await _first_pages(client)
+            page_id, entry_id = (await _attachments(client, nbid, pages))["colony_pcr_gel.png"]
+            args = {"notebook_id": nbid, "page_id": page_id, "entry_id": entry_id}
+            result = await client.call_tool("get_attachment", args)
+            assert structured(result)["returned"] == "thumbnail"
+            kinds = {type(b).__name__ for b in result.content}
+            assert {"ImageContent", "ResourceLink"} <= kinds
