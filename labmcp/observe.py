@@ -38,6 +38,10 @@ class RequestObserver(Protocol):
         """An MCP request started (+1) or finished (-1)."""
 
 
+class Observer(UpstreamObserver, RequestObserver, Protocol):
+    """Both seams at once: what the runner hands to the client and to the MCP server."""
+
+
 class NullObserver:
     """Observes nothing; the default when metrics are off."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -21,10 +21,14 @@ from labmcp.labarchives.client import LabArchivesClient, open_client
 from labmcp.labarchives.regions import web_host_for
 from labmcp.notebook.scope import resolve_scope
 from labmcp.notebook.service import NotebookService
-from labmcp.observe import NullObserver
+from labmcp.observe import NullObserver, Observer
 from labmcp.server.app import TEMPLATES, build_server
 from labmcp.server.prompts import prompt_list
 from labmcp.server.tools import TOOLS
+
+if TYPE_CHECKING:
+    from labmcp.transports.health import Readiness
+    from labmcp.transports.metrics import Metrics
 
 log = logging.getLogger("labmcp")
 
@@ -40,19 +44,19 @@ class Runtime:
         self.started = trio.current_time()
         self.shutdown = trio.Event()
         self.serving = False
-        self.client: LabArchivesClient | None = None
-        self.observer: Any = NullObserver()
-        self.readiness: Any = None
+        self.observer: Observer = NullObserver()
+        self.readiness: Readiness | None = None
+        self.metrics: Metrics | None = None
         if settings.http.health_port is not None:
             from labmcp.transports.health import Readiness  # noqa: PLC0415  # only with a health port
             from labmcp.transports.metrics import Metrics  # noqa: PLC0415
 
-            self.readiness = Readiness()
-            self.readiness.set("config", True)
-            self.readiness.set("labarchives", False, "starting: connecting to LabArchives")
+            readiness = self.readiness = Readiness()
+            readiness.set("config", True)
+            readiness.set("labarchives", False, "starting: connecting to LabArchives")
             targets = [t.name for t in TOOLS] + [p.name for p in prompt_list()] + [t[0] for t in TEMPLATES]
             targets += ["notebooks", "invalid", "notebook_id", "folder_id", "page_id", "page_a", "page_b"]
-            self.observer = Metrics(settings.server_version, lambda: bool(self.readiness.ready), targets=targets)
+            self.observer = self.metrics = Metrics(settings.server_version, lambda: readiness.ready, targets=targets)
 
     def ready(self, name: str, ok: bool, reason: str = "") -> None:
         if self.readiness is not None:
@@ -137,7 +141,6 @@ async def _watch_upstream(runtime: Runtime, client: LabArchivesClient) -> None:
 async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
     settings = runtime.settings
     async with open_client(labarchives, runtime.observer) as client:
-        runtime.client = client
         try:
             service = await _start(runtime, labarchives, client)
         except ConfigError as exc:
@@ -197,15 +200,16 @@ async def run(settings: Settings) -> int:
     code = 0
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_watch_signals, runtime, nursery.cancel_scope)
-        if settings.http.health_port is not None:
+        if runtime.metrics is not None and runtime.readiness is not None:
             from labmcp.transports.health import serve_health  # noqa: PLC0415
 
+            metrics, readiness = runtime.metrics, runtime.readiness
             port = await nursery.start(
                 lambda task_status=trio.TASK_STATUS_IGNORED: serve_health(
                     settings.http.health_host,
                     settings.http.health_port or 0,
-                    metrics=runtime.observer,
-                    readiness=runtime.readiness,
+                    metrics=metrics,
+                    readiness=readiness,
                     info=runtime.info,
                     task_status=task_status,
                 )
