@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import trio
 
 from labmcp.config import LabArchivesSettings, Settings
-from labmcp.errors import AuthenticationError, ConfigError, LabArchivesError
+from labmcp.errors import AuthenticationError, ConfigError, LabArchivesError, LabMCPError, UpstreamError
 from labmcp.labarchives.client import LabArchivesClient, open_client
 from labmcp.labarchives.regions import web_host_for
 from labmcp.notebook.scope import resolve_scope
-from labmcp.notebook.service import NotebookService
+from labmcp.notebook.service import NotebookService, content_limit
 from labmcp.observe import NullObserver, Observer
 from labmcp.server.app import TEMPLATES, build_server
 from labmcp.server.prompts import prompt_list
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("labmcp")
 
 START_RETRY_MAX = 60.0
+START_WAIT = 30.0
+"""How long a request waits for start-up before it is answered with "still starting"."""
 UPSTREAM_STALE = 60.0
 
 
@@ -103,7 +105,9 @@ async def build_service(
     )
 
 
-async def _start(runtime: Runtime, labarchives: LabArchivesSettings, client: LabArchivesClient) -> NotebookService:
+async def _start(
+    runtime: Runtime, labarchives: LabArchivesSettings, client: LabArchivesClient, gate: StartGate
+) -> NotebookService:
     """Start the service; in HTTP mode an unreachable LabArchives is retried (live, not ready)."""
     delay = 1.0
     while True:
@@ -115,6 +119,7 @@ async def _start(runtime: Runtime, labarchives: LabArchivesSettings, client: Lab
             if runtime.settings.transport != "http":
                 raise
             runtime.ready("labarchives", False, f"cannot start: {exc}")
+            gate.status = f"cannot reach LabArchives yet: {exc}"
             log.warning("cannot start yet (%s); retrying in %.0fs", exc, delay)
             await trio.sleep(delay)
             delay = min(delay * 2, START_RETRY_MAX)
@@ -138,41 +143,90 @@ async def _watch_upstream(runtime: Runtime, client: LabArchivesClient) -> None:
         await trio.sleep(interval)
 
 
+class StartGate:
+    """The notebook service once start-up has produced it; requests that need notebook data wait here.
+
+    The transport serves from the first moment (``initialize`` and ``tools/list`` need no
+    LabArchives call), so a client is not kept waiting for the clock sync, uid and scope.
+    """
+
+    def __init__(self) -> None:
+        self._done = trio.Event()
+        self._service: NotebookService | None = None
+        self._error: LabMCPError | None = None
+        self.status = "connecting to LabArchives"
+
+    def open(self, service: NotebookService) -> None:
+        self._service = service
+        self._done.set()
+
+    def fail(self, error: LabMCPError) -> None:
+        self._error = error
+        self._done.set()
+
+    async def settled(self) -> None:
+        """Wait until start-up succeeded or failed."""
+        await self._done.wait()
+
+    async def get(self) -> NotebookService:
+        with trio.move_on_after(START_WAIT):
+            await self._done.wait()
+        if self._service is not None:
+            return self._service
+        if self._error is not None:
+            raise self._error
+        raise UpstreamError(f"the server is still starting ({self.status}); try again shortly")
+
+
 async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
     settings = runtime.settings
-    async with open_client(labarchives, runtime.observer) as client:
-        try:
-            service = await _start(runtime, labarchives, client)
-        except ConfigError as exc:
-            log.error("configuration error: %s", exc)
-            return 2
-        except LabArchivesError as exc:
-            log.error("cannot start: %s", exc)
-            return 1
-        runtime.ready("labarchives", True)
-        log.info(
-            "serving %d notebook(s) over %s%s",
-            len(service.scope.notebooks),
-            settings.transport,
-            " (demo data)" if settings.demo else "",
-        )
-        server = build_server(
-            service, name=settings.server_name, version=settings.server_version, observer=runtime.observer
-        )
-        async with trio.open_nursery() as nursery:
+    gate = StartGate()
+    code = 0
+    async with open_client(labarchives, runtime.observer) as client, trio.open_nursery() as nursery:
+
+        async def start() -> None:
+            nonlocal code
+            try:
+                service = await _start(runtime, labarchives, client, gate)
+            except (ConfigError, LabArchivesError) as exc:
+                code = 2 if isinstance(exc, ConfigError) else 1
+                log.error("%s: %s", "configuration error" if code == 2 else "cannot start", exc)
+                gate.fail(exc)
+                nursery.cancel_scope.cancel()
+                return
+            gate.open(service)
+            runtime.ready("labarchives", True)
+            log.info(
+                "serving %d notebook(s) over %s%s",
+                len(service.scope.notebooks),
+                settings.transport,
+                " (demo data)" if settings.demo else "",
+            )
             if runtime.readiness is not None:
                 nursery.start_soon(_watch_upstream, runtime, client)
-            runtime.serving = True
-            if settings.transport == "http":
-                from labmcp.transports.http import serve_http  # noqa: PLC0415  # HTTP stack only when used
 
-                await serve_http(server, settings.http, runtime.shutdown)
-            else:
-                from labmcp.transports.stdio import serve_stdio  # noqa: PLC0415
+        server = build_server(
+            gate.get,
+            name=settings.server_name,
+            version=settings.server_version,
+            content_limit=content_limit(settings.output),
+            observer=runtime.observer,
+        )
+        nursery.start_soon(start)
+        runtime.serving = True
+        if settings.transport == "http":
+            from labmcp.transports.http import serve_http  # noqa: PLC0415  # HTTP stack only when used
 
-                await serve_stdio(server, server.create_initialization_options())
-            nursery.cancel_scope.cancel()
-    return 0
+            await serve_http(server, settings.http, runtime.shutdown)
+        else:
+            from labmcp.transports.stdio import serve_stdio  # noqa: PLC0415
+
+            await serve_stdio(server, server.create_initialization_options())
+            # stdin closed during start-up: still report how start-up ended (exit code, message).
+            with trio.move_on_after(START_WAIT):
+                await gate.settled()
+        nursery.cancel_scope.cancel()
+    return code
 
 
 async def _demo_fake(nursery: trio.Nursery, labarchives: LabArchivesSettings) -> LabArchivesSettings:

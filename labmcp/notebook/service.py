@@ -11,7 +11,7 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -72,15 +72,10 @@ class Blob:
     filename: str
 
 
-@dataclass(slots=True)
-class _Budget:
-    """How many characters of content fit in one answer (text block and structure each carry it)."""
-
-    max_chars: int
-    content: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.content = max(1_000, (self.max_chars - STRUCTURE_RESERVE) // 2)
+def content_limit(output: OutputSettings) -> int:
+    """How many characters of content fit in one answer: the text block and the structure each
+    carry the content once, and the rest of the answer needs a little room."""
+    return max(1_000, (output.max_chars - STRUCTURE_RESERVE) // 2)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -101,14 +96,14 @@ class NotebookService:
         self._download_cap = download_cap
         self.scope = scope
         self._output = output
-        self._budget = _Budget(output.max_chars)
+        self._limit = content_limit(output)
         self._web_host = web_host.rstrip("/")
         self._rendered: OrderedDict[tuple[str, str], tuple[PageEntries, Located, str]] = OrderedDict()
 
     @property
     def content_limit(self) -> int:
         """The largest ``max_chars`` a caller may ask for."""
-        return self._budget.content
+        return self._limit
 
     def page_link(self, nbid: str, page_id: str) -> str:
         """A browser link to a page; the URL shape is what labapi builds (§6.8 [CODE], undocumented)."""
@@ -121,9 +116,9 @@ class NotebookService:
 
     def _fit(self, text: str, what: str) -> str:
         """A last guard: a listing longer than the budget is cut with a notice saying so."""
-        if len(text) <= self._budget.content:
+        if len(text) <= self._limit:
             return text
-        cut = text[: self._budget.content].rsplit("\n", 1)[0]
+        cut = text[: self._limit].rsplit("\n", 1)[0]
         return f"{cut}\n\n[{what} cut at {len(cut)} of {len(text)} characters to fit the output budget]"
 
     # --- notebooks and browsing ---------------------------------------------------------------
@@ -261,15 +256,15 @@ class NotebookService:
 
     def _content_limit(self, max_chars: int | None) -> int:
         if max_chars is None:
-            return self._budget.content
-        if not 1 <= max_chars <= self._budget.content:
-            raise InvalidArgumentError(f"max_chars must be between 1 and {self._budget.content}, got {max_chars}")
+            return self._limit
+        if not 1 <= max_chars <= self._limit:
+            raise InvalidArgumentError(f"max_chars must be between 1 and {self._limit}, got {max_chars}")
         return max_chars
 
     async def page_markdown(self, nbid: str, page_id: str) -> str:
         """The page resource: the first budget's worth, with the continuation notice if cut."""
         _, _, text = await self._page(nbid, page_id)
-        piece = slice_text(text, 0, self._budget.content)
+        piece = slice_text(text, 0, self._limit)
         self._audit("resource:page", notebook=nbid, page=page_id, end=piece.end, total=piece.total)
         return piece.text + ("\n\n" + piece.notice("read_page") if piece.truncated else "")
 

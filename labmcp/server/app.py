@@ -57,21 +57,31 @@ async def _observed(observer: RequestObserver, method: str, target: str, work: C
 
 
 def build_server(
-    service: NotebookService, *, name: str, version: str, observer: RequestObserver | None = None
+    get_service: Callable[[], Awaitable[NotebookService]],
+    *,
+    name: str,
+    version: str,
+    content_limit: int,
+    observer: RequestObserver | None = None,
 ) -> Server[Any]:
-    """A ready-to-run MCP server over one notebook service."""
+    """A ready-to-run MCP server over the notebook service that ``get_service`` yields.
+
+    The service comes through an awaitable so the server can answer ``initialize`` and
+    ``tools/list`` while LabArchives is still being reached (clock, uid, scope); a request that
+    needs notebook data waits for it.
+    """
     obs: RequestObserver = observer or NullObserver()
 
     async def on_list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         async def work() -> types.ListToolsResult:
-            return types.ListToolsResult(tools=tool_list(service.content_limit))
+            return types.ListToolsResult(tools=tool_list(content_limit))
 
         return await _observed(obs, "tools/list", "", work)
 
     async def on_call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         async def work() -> types.CallToolResult:
             try:
-                return await call_tool(service, params.name, params.arguments)
+                return await call_tool(await get_service(), params.name, params.arguments)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -81,6 +91,7 @@ def build_server(
 
     async def on_list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         async def work() -> types.ListResourcesResult:
+            service = await get_service()
             resources = [
                 types.Resource(
                     uri=uris.NOTEBOOKS_URI,
@@ -123,7 +134,7 @@ def build_server(
 
         async def work() -> types.ReadResourceResult:
             try:
-                return await _read(service, uri)
+                return await _read(await get_service(), uri)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -140,7 +151,7 @@ def build_server(
     async def on_get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         async def work() -> types.GetPromptResult:
             try:
-                return await prompts.get_prompt(service, params.name, params.arguments or {})
+                return await prompts.get_prompt(await get_service(), params.name, params.arguments or {})
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -151,7 +162,7 @@ def build_server(
     async def on_completion(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         async def work() -> types.CompleteResult:
             try:
-                values = await _complete(service, params)
+                values = await _complete(await get_service(), params)
             except trio.Cancelled:
                 raise
             except Exception:

@@ -162,3 +162,16 @@ async def test_an_image_over_the_inline_cap_comes_back_as_its_thumbnail_and_a_li
             assert structured(result)["returned"] == "thumbnail"
             kinds = {type(b).__name__ for b in result.content}
             assert {"ImageContent", "ResourceLink"} <= kinds
+
+
+async def test_initialize_is_answered_while_labarchives_is_still_being_reached(fake: Any) -> None:
+    """Start-up (clock sync, uid, scope) runs beside the transport: the client is not kept waiting."""
+    fake.faults.add("latency", method="epoch_time", times=1, seconds=6)
+    with trio.fail_after(60):
+        started = trio.current_time()
+        async with stdio_client(server_env(fake)) as client:
+            assert {t.name for t in (await client.list_tools()).tools} >= {"read_page"}
+            assert trio.current_time() - started < 6, "initialize waited for LabArchives"
+            notebooks = structured(await client.call_tool("list_notebooks", {}))["notebooks"]
+            assert notebooks
+            assert trio.current_time() - started >= 6, "the call waited for start-up to finish"
