@@ -121,6 +121,22 @@ async def time_to_initialize(command: Sequence[str], env: Mapping[str, str]) -> 
         return time.perf_counter() - started
 
 
+async def time_to_first_data(command: Sequence[str], env: Mapping[str, str]) -> float:
+    """Seconds from spawning the process to its answer to ``initialize`` and then ``list_notebooks``:
+    what a user waits for before the first notebook data (start-up's LabArchives calls included)."""
+    started = time.perf_counter()
+    async with spawn(command, env) as peer:
+        await peer.initialize()
+        await peer.call_tool("list_notebooks", {})
+        return time.perf_counter() - started
+
+
+async def wait_started(peer: StdioPeer) -> None:
+    """Answer once the server's start-up (clock sync, uid, scope) is done: resources/list needs it
+    and costs no LabArchives call."""
+    await peer.request("resources/list")
+
+
 def proc_status(pid: int) -> dict[str, float]:
     """VmRSS and VmHWM (peak RSS) of a process, in MiB, from /proc/<pid>/status."""
     values: dict[str, float] = {}
