@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 import trio
@@ -16,8 +17,8 @@ from labmcp.errors import (
     UpstreamTimeoutError,
 )
 from labmcp.fake import FakeLabArchives
-from labmcp.labarchives.client import open_client
-from labmcp.labarchives.models import PART_ATTACHMENT, ROOT_TREE_ID
+from labmcp.labarchives.client import LabArchivesClient, open_client
+from labmcp.labarchives.models import PART_ATTACHMENT, ROOT_TREE_ID, Entry
 from labmcp.observe import NullObserver
 from labmcp.secret import Secret
 from tests.conftest import client_settings
@@ -39,6 +40,21 @@ class Recorder(NullObserver):
 
 def methods(fake: FakeLabArchives) -> list[str]:
     return [r.api_method for r in fake.log]
+
+
+async def find_attachment(client: LabArchivesClient, wanted: Callable[[Entry], bool]) -> Entry:
+    """The first attachment entry ``wanted`` accepts, walking every notebook's tree depth first."""
+    for nb in await client.notebooks():
+        stack = [ROOT_TREE_ID]
+        while stack:
+            for node in await client.get_tree_level(nb.id, stack.pop()):
+                if not node.is_page:
+                    stack.append(node.tree_id)
+                    continue
+                for entry in (await client.get_entries_for_page(nb.id, node.tree_id)).entries:
+                    if entry.part_type == PART_ATTACHMENT and wanted(entry):
+                        return entry
+    raise AssertionError("the demo lab has no such attachment")
 
 
 async def test_start_syncs_clock_then_resolves_uid_from_email_and_token(fake: FakeLabArchives) -> None:
@@ -98,22 +114,7 @@ async def test_wrong_token_is_4514(fake: FakeLabArchives) -> None:
 async def test_tree_walk_entries_and_attachment_bytes(fake: FakeLabArchives) -> None:
     async with open_client(client_settings(fake), NullObserver()) as client:
         await client.start()
-        notebooks = await client.notebooks()
-        attachment = None
-        for nb in notebooks:
-            stack = [ROOT_TREE_ID]
-            while stack and attachment is None:
-                for node in await client.get_tree_level(nb.id, stack.pop()):
-                    if not node.is_page:
-                        stack.append(node.tree_id)
-                        continue
-                    page = await client.get_entries_for_page(nb.id, node.tree_id)
-                    for entry in page.entries:
-                        if entry.part_type == PART_ATTACHMENT and entry.attach_file_name.endswith(".csv"):
-                            attachment = entry
-            if attachment:
-                break
-        assert attachment is not None
+        attachment = await find_attachment(client, lambda e: e.attach_file_name.endswith(".csv"))
         download = await client.entry_attachment(attachment.eid, 10_000_000)
         assert not download.truncated
         assert download.filename == attachment.attach_file_name
@@ -278,16 +279,7 @@ async def test_pacing_spaces_calls_as_seen_by_the_fake(fake: FakeLabArchives) ->
 async def test_small_attachments_are_cached_and_capped_downloads_keyed_by_cap(fake: FakeLabArchives) -> None:
     async with open_client(client_settings(fake), NullObserver()) as client:
         await client.start()
-        nb = (await client.notebooks())[0]
-        stack, eid = [ROOT_TREE_ID], ""
-        while stack and not eid:
-            for node in await client.get_tree_level(nb.id, stack.pop()):
-                if not node.is_page:
-                    stack.append(node.tree_id)
-                    continue
-                for entry in (await client.get_entries_for_page(nb.id, node.tree_id)).entries:
-                    if entry.part_type == PART_ATTACHMENT and (entry.attach_file_size or 0) < 100_000:
-                        eid = entry.eid
+        eid = (await find_attachment(client, lambda e: (e.attach_file_size or 0) < 100_000)).eid
         assert eid
         before = methods(fake).count("entry_attachment")
         first = await client.entry_attachment(eid, 1_000_000)
