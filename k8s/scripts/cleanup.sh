@@ -41,8 +41,7 @@ while [ $# -gt 0 ]; do
 done
 require_env cleanup.sh "$env_name"
 
-overlay="$root/k8s/overlays/$env_name"
-namespace=$(sed -n 's/^namespace: *//p' "$overlay/kustomization.yaml")
+namespace=$(overlay_namespace "$root" "$env_name")
 # Inside k8s/ because kustomize accepts only relative paths to other kustomizations.
 work=$(mktemp -d "$root/k8s/.render.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM

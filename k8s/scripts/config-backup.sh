@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
 done
 require_env config-backup.sh "$env_name"
 
-namespace=$(sed -n 's/^namespace: *//p' "$root/k8s/overlays/$env_name/kustomization.yaml")
+namespace=$(overlay_namespace "$root" "$env_name")
 umask 077
 mkdir -p "$out"
 file="$out/labmcp-$env_name-$(date -u +%Y%m%dT%H%M%SZ).yaml"

@@ -47,7 +47,7 @@ require_env config-restore.sh "$env_name"
 (cd "$(dirname "$file")" && sha256sum --check --status "$(basename "$file").sha256") \
     || { echo "config-restore.sh: $file does not match its SHA256; not restoring" >&2; exit 1; }
 
-namespace=$(sed -n 's/^namespace: *//p' "$root/k8s/overlays/$env_name/kustomization.yaml")
+namespace=$(overlay_namespace "$root" "$env_name")
 echo "restore into namespace $namespace:"
 grep -E '^    (kind|  name):|^(kind|  name):' "$file" | grep -v 'kind: List' || true
 if [ "$dry_run" -eq 1 ]; then

@@ -49,7 +49,7 @@ if [ -n "$secrets" ] && [ ! -r "$secrets" ]; then
 fi
 
 overlay="$root/k8s/overlays/$env_name"
-namespace=$(sed -n 's/^namespace: *//p' "$overlay/kustomization.yaml")
+namespace=$(overlay_namespace "$root" "$env_name")
 # Inside k8s/ because kustomize accepts only relative paths to other kustomizations.
 work=$(mktemp -d "$root/k8s/.render.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM

@@ -9,3 +9,8 @@ require_env() {
         *) echo "$1: unknown ENV '$2' (dev, staging or prod)" >&2; exit 2 ;;
     esac
 }
+
+# overlay_namespace ROOT ENV: the namespace an overlay deploys to, as its kustomization declares it.
+overlay_namespace() {
+    sed -n 's/^namespace: *//p' "$1/k8s/overlays/$2/kustomization.yaml"
+}
