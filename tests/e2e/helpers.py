@@ -53,3 +53,14 @@ def structured(result: types.CallToolResult) -> dict[str, Any]:
     assert not result.is_error, text_of(result)
     assert isinstance(result.structured_content, dict)
     return result.structured_content
+
+
+async def attachments(client: Any, nbid: str, pages: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """Every attachment of the notebook: file name -> (page id, entry id)."""
+    found: dict[str, tuple[str, str]] = {}
+    for page in pages:
+        data = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]}))
+        for entry in data["entries"]:
+            if entry["part_type"] == "Attachment":
+                found[entry["filename"]] = (page["id"], entry["entry_id"])
+    return found

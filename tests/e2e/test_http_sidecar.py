@@ -19,7 +19,7 @@ import trio
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.e2e.helpers import server_command, server_env, structured
+from tests.e2e.helpers import attachments, server_command, server_env, structured
 
 pytestmark = pytest.mark.slow
 
@@ -95,15 +95,10 @@ async def test_sdk_client_over_streamable_http_calls_every_tool(fake: Any) -> No
             read = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]}))
             assert "UNTRUSTED" in read["content"]
             assert not (await client.call_tool("search", {"query": "PCR"})).is_error
-            for item in items:
-                if item["kind"] != "page":
-                    continue
-                data = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": item["id"]}))
-                attached = [e for e in data["entries"] if e["part_type"] == "Attachment"]
-                if attached:
-                    args = {"notebook_id": nbid, "page_id": item["id"], "entry_id": attached[0]["entry_id"]}
-                    assert not (await client.call_tool("get_attachment", args)).is_error
-                    break
+            pages = [i for i in items if i["kind"] == "page"]
+            page_id, entry_id = next(iter((await attachments(client, nbid, pages)).values()))
+            args = {"notebook_id": nbid, "page_id": page_id, "entry_id": entry_id}
+            assert not (await client.call_tool("get_attachment", args)).is_error
             metrics = (await car.get("/metrics")).text
             assert 'labmcp_mcp_requests_total{method="tools/call",target="read_page",outcome="ok"}' in metrics
             assert "labmcp_upstream_requests_total{" in metrics

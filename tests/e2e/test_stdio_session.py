@@ -11,7 +11,7 @@ import pytest
 import trio
 from mcp.shared.exceptions import MCPError
 
-from tests.e2e.helpers import server_env, stdio_client, structured, text_of
+from tests.e2e.helpers import attachments, server_env, stdio_client, structured, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -115,23 +115,12 @@ async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
             assert pages[0]["id"] in done.completion.values
 
 
-async def _attachments(client: Any, nbid: str, pages: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    """Every attachment of the notebook: file name -> (page id, entry id)."""
-    found: dict[str, tuple[str, str]] = {}
-    for page in pages:
-        data = structured(await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]}))
-        for entry in data["entries"]:
-            if entry["part_type"] == "Attachment":
-                found[entry["filename"]] = (page["id"], entry["entry_id"])
-    return found
-
-
 async def test_attachments_of_each_kind_reach_the_model(fake: Any) -> None:
     """Text inline, images as image content, other files as a resource link whose blob reads back."""
     with trio.fail_after(90):
         async with stdio_client(server_env(fake)) as client:
             nbid, pages = await _first_pages(client)
-            files = await _attachments(client, nbid, pages)
+            files = await attachments(client, nbid, pages)
 
             def args(name: str) -> dict[str, Any]:
                 page_id, entry_id = files[name]
@@ -156,7 +145,7 @@ async def test_an_image_over_the_inline_cap_comes_back_as_its_thumbnail_and_a_li
     with trio.fail_after(90):
         async with stdio_client(server_env(fake, LABMCP_MAX_IMAGE_BYTES="200")) as client:
             nbid, pages = await _first_pages(client)
-            page_id, entry_id = (await _attachments(client, nbid, pages))["colony_pcr_gel.png"]
+            page_id, entry_id = (await attachments(client, nbid, pages))["colony_pcr_gel.png"]
             args = {"notebook_id": nbid, "page_id": page_id, "entry_id": entry_id}
             result = await client.call_tool("get_attachment", args)
             assert structured(result)["returned"] == "thumbnail"
