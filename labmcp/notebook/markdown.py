@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import NamedTuple
 
+from labmcp.notebook.tables import Cell, gfm_table
+
 MAX_DEPTH = 100
-MAX_COLUMNS = 50
-MAX_COLSPAN = 20
 
 
 def _tags(names: str) -> frozenset[str]:
@@ -293,6 +293,12 @@ def _int_attr(node: _Node, name: str) -> int | None:
     return min(int(value), 999_999_999) if value.isdigit() and len(value) < 12 else None
 
 
+def _rows_of(group: _Node) -> list[list[_Node]]:
+    rows: list[list[_Node]] = []
+    _collect_rows(group.children, rows, [])
+    return rows
+
+
 def _collect_rows(children: list[_Node | str], rows: list[list[_Node]], stray: list[_Node | str]) -> None:
     """The rows of a table, in order; bare cells form rows of their own, anything else is ``stray``."""
     loose: list[_Node] = []
@@ -396,30 +402,22 @@ class _Renderer:
         rows: list[list[_Node]] = []
         stray: list[_Node | str] = []
         _collect_rows(node.children, rows, stray)
+        head = next((c for c in node.children if isinstance(c, _Node) and c.tag in ("thead", "tbody", "tr")), None)
+        head_rows = len(_rows_of(head)) if head is not None and head.tag == "thead" else 0
         # browsers show content that is not in a cell before the table ("foster parenting")
         caption = self.blocks(stray)
         cells = [c for row in rows for c in row]
         if len(cells) == 1:  # a one-cell layout table is just a box around its content
             return caption + self.blocks(cells[0].children)
-        grid: list[list[str]] = []
-        for row in rows:
-            line: list[str] = []
-            for cell in row:
-                line.append(self.cell(cell))
-                line += [""] * (min(_int_attr(cell, "colspan") or 1, MAX_COLSPAN) - 1)
-            if len(line) > MAX_COLUMNS:
-                line = [*line[: MAX_COLUMNS - 1], " ".join(c for c in line[MAX_COLUMNS - 1 :] if c)]
-            grid.append(line)
-        if not any(any(line) for line in grid):
-            return caption
-        width = max(len(line) for line in grid)
-        text = [f"| {' | '.join(line + [''] * (width - len(line)))} |" for line in grid]
-        text.insert(1, "|" + " --- |" * width)
-        return [*caption, _Block("\n".join(text))]
+        grid = [[self.cell(c) for c in row] for row in rows]
+        text = gfm_table(grid, head_rows=head_rows)
+        return [*caption, _Block(text)] if text else caption
 
-    def cell(self, node: _Node) -> str:
-        lines = (_SPACES.sub(" ", line).strip() for line in self.inline_children(node, frozenset()).split(BR))
-        return "<br>".join(line for line in lines if line).replace("|", "\\|")
+    def cell(self, node: _Node) -> Cell:
+        text = "\n".join(_SPACES.sub(" ", line) for line in self.inline_children(node, frozenset()).split(BR))
+        rowspan = _int_attr(node, "rowspan")
+        colspan = _int_attr(node, "colspan") or 1
+        return Cell(text, colspan, 1 if rowspan is None else rowspan, header=node.tag == "th")
 
     def inline_children(self, node: _Node, style: frozenset[str]) -> str:
         in_link = "a" in style

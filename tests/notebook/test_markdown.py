@@ -130,13 +130,13 @@ def test_tables_become_pipe_tables_with_a_header_row() -> None:
     assert md(html) == "| a\\|b | c |\n| --- | --- |\n| 1 | 2 |"
 
 
-def test_table_rows_are_padded_and_colspan_adds_cells() -> None:
+def test_table_rows_are_padded_and_colspan_covers_cells_under_an_empty_header() -> None:
     html = "<table><tr><td>a</td><td>b</td><td>c</td></tr><tr><td colspan=2>wide</td></tr><tr><td>x</td></tr></table>"
-    assert md(html) == "| a | b | c |\n| --- | --- | --- |\n| wide |  |  |\n| x |  |  |"
+    assert md(html) == "|  |  |  |\n| --- | --- | --- |\n| a | b | c |\n| wide |  |  |\n| x |  |  |"
 
 
 def test_table_cells_with_breaks_and_paragraphs_are_flattened() -> None:
-    html = "<table><tr><td>h</td><td>i</td></tr><tr><td><p>p1</p><p>p2</p></td><td>x<br>y</td></tr></table>"
+    html = "<table><tr><th>h</th><th>i</th></tr><tr><td><p>p1</p><p>p2</p></td><td>x<br>y</td></tr></table>"
     assert md(html) == "| h | i |\n| --- | --- |\n| p1<br>p2 | x<br>y |"
 
 
@@ -145,7 +145,7 @@ def test_one_cell_layout_table_is_unwrapped() -> None:
 
 
 def test_cells_outside_rows_still_form_a_table() -> None:
-    assert md("<table><td>a</td><td>b</td></table>") == "| a | b |\n| --- | --- |"
+    assert md("<table><td>a</td><td>b</td></table>") == "|  |  |\n| --- | --- |\n| a | b |"
 
 
 def test_blockquote_and_hr() -> None:
