@@ -19,6 +19,7 @@ import httpx
 import trio
 
 from labmcp.fake.serve import FakeLabArchives
+from tests.bench.context import ORDER_HTTP, Bench, Section
 from tests.bench.figures_stdio import MINIMAL, OURS, server_env
 from tests.bench.peer import PROTOCOL_VERSION, ROOT, clean_env, free_port
 from tests.bench.report import Row, median, percentile
@@ -190,3 +191,23 @@ async def http_figures(fake: FakeLabArchives, clients: int, seconds: float) -> l
                 "503 'too many concurrent requests' from our guard" if key == "ours" and got.errors else ""),
         ]  # fmt: skip
     return rows
+
+
+async def http(bench: Bench) -> list[Row]:
+    rows: list[Row] = []
+    for clients in bench.plan.http_clients:
+        rows += await http_figures(bench.fake, clients, bench.plan.http_seconds)
+    return rows
+
+
+SECTIONS = (
+    Section(
+        "http",
+        ORDER_HTTP,
+        http,
+        smoke=(
+            "HTTP 4 clients: throughput, minimal SDK server on hypercorn-trio",
+            "HTTP 4 clients: p99 latency, labmcp list_notebooks",
+        ),
+    ),
+)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from labmcp.fake.serve import FakeLabArchives
+from tests.bench.context import ORDER_PYZ, Bench, Section
 from tests.bench.figures_stdio import server_env
 from tests.bench.peer import ROOT, time_to_initialize
 from tests.bench.report import Row, median
@@ -146,3 +147,16 @@ async def pyz_figures(
             rows.append(Row("Start-up: universal pyz (warm) vs minimal SDK server", ms, minimal_startup_ms, "ms",
                             "≤ baseline", ms <= minimal_startup_ms))  # fmt: skip
     return rows, log
+
+
+async def pyz(bench: Bench) -> list[Row]:
+    if not bench.plan.pyz:
+        return []
+    minimal = bench.shared.get("minimal_startup_ms")
+    rows, log = await pyz_figures(bench.fake, 3, bench.plan.runs, minimal if isinstance(minimal, float) else None)
+    for line in log:
+        bench.note(line)
+    return rows
+
+
+SECTIONS = (Section("pyz", ORDER_PYZ, pyz),)

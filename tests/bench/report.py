@@ -23,12 +23,43 @@ class Row:
     goal: str = ""
     met: bool | None = None
     note: str = ""
+    ours_range: tuple[float, float] | None = None
+    """(min, max) of the samples behind ``ours`` when it is a median."""
+    base_range: tuple[float, float] | None = None
 
     @property
     def ratio(self) -> float | None:
         if isinstance(self.ours, (int, float)) and isinstance(self.baseline, (int, float)) and self.baseline:
             return float(self.ours) / float(self.baseline)
         return None
+
+
+def compare(
+    figure: str,
+    ours: Sequence[float],
+    base: Sequence[float],
+    unit: str = "",
+    goal: str = "",
+    max_ratio: float | None = None,
+    note: str = "",
+    met: bool | None = None,
+) -> Row:
+    """Medians of two samples taken in the same run, with their (min, max); the goal holds when
+    ours / baseline <= ``max_ratio`` (else the verdict is ``met``, e.g. for an absolute goal)."""
+    ours_med, base_med = median(ours), median(base)
+    if max_ratio is not None and base_med:
+        met = ours_med / base_med <= max_ratio
+    return Row(
+        figure,
+        ours_med,
+        base_med,
+        unit,
+        goal,
+        met,
+        note,
+        (min(ours), max(ours)) if len(ours) > 1 else None,
+        (min(base), max(base)) if len(base) > 1 else None,
+    )
 
 
 def median(values: Sequence[float]) -> float:
@@ -60,16 +91,28 @@ def _fmt(value: float | str | None, unit: str) -> str:
     return f"{text} {unit}".strip()
 
 
+def _cell(value: float | str | None, unit: str, spread: tuple[float, float] | None) -> str:
+    text = _fmt(value, unit)
+    if spread is not None:
+        text += f" ({_fmt(spread[0], '')}–{_fmt(spread[1], '')})"
+    return text
+
+
+VERDICT = {True: "met", False: "**not met**", None: "–"}
+
+
 def table(rows: Iterable[Row]) -> str:
-    """The Markdown table `make bench` prints and the README shows."""
-    lines = ["| figure | ours | baseline | ratio | goal | met? |", "|---|---|---|---|---|---|"]
+    """The Markdown table `make bench` prints and the README shows; medians carry their (min-max)."""
+    lines = [
+        "| figure | ours (min–max) | baseline (min–max) | ratio | goal | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in rows:
         ratio = f"{row.ratio:.2f}×" if row.ratio is not None else "–"
-        met = {True: "yes", False: "**no**", None: "–"}[row.met]
         figure = row.figure + (f" ({row.note})" if row.note else "")
-        lines.append(
-            f"| {figure} | {_fmt(row.ours, row.unit)} | {_fmt(row.baseline, row.unit)} | {ratio} | {row.goal or '–'} | {met} |"
-        )
+        ours = _cell(row.ours, row.unit, row.ours_range)
+        base = _cell(row.baseline, row.unit, row.base_range)
+        lines.append(f"| {figure} | {ours} | {base} | {ratio} | {row.goal or '–'} | {VERDICT[row.met]} |")
     return "\n".join(lines)
 
 

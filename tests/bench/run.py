@@ -1,94 +1,74 @@
-"""``python -m tests.bench``: every figure, ours against a baseline from the same run, as one Markdown table."""
+"""``python -m tests.bench``: every figure, ours against a baseline from the same run, as one Markdown table.
+
+Sections come from the ``figures_*`` modules of this package (see ``tests/bench/context.py`` for
+how to add one); they run one after another against one demo fake served from this process.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
+import sys
 import time
-from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass, replace
+import traceback
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import trio
 
+import tests.bench
 from labmcp.fake.serve import FakeLabArchives
-from tests.bench import figures_http, figures_pyz, figures_stdio
+from tests.bench.context import Bench, Plan, Section
 from tests.bench.peer import ROOT
 from tests.bench.report import Row, machine, table
 
 DEFAULT_OUT = ROOT / ".venv" / "bench-results.md"
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """How much to measure: the full run (a few minutes) or the smoke run inside `make test`."""
-
-    runs: int
-    warmup: bool
-    iterations: int
-    pacing_calls: int
-    http_clients: int
-    http_seconds: float
-    pyz: bool
-    pacing_interval: float = 1.0
-    paced_startup: bool = True
-
-    @classmethod
-    def full(cls) -> Plan:
-        return cls(runs=11, warmup=True, iterations=100, pacing_calls=5, http_clients=32, http_seconds=8.0, pyz=True)
-
-    @classmethod
-    def quick(cls) -> Plan:
-        return cls(
-            runs=1,
-            warmup=False,
-            iterations=5,
-            pacing_calls=2,
-            http_clients=4,
-            http_seconds=0.3,
-            pyz=False,
-            pacing_interval=0.2,
-            paced_startup=False,
-        )
+def sections() -> list[Section]:
+    """Every section of every ``tests/bench/figures_*.py`` module, in table order."""
+    found: list[Section] = []
+    for info in pkgutil.iter_modules(tests.bench.__path__):
+        if info.name.startswith("figures_"):
+            module = importlib.import_module(f"tests.bench.{info.name}")
+            found.extend(getattr(module, "SECTIONS", ()))
+    names = [s.name for s in found]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise SystemExit(f"bench: two sections share a name: {', '.join(duplicates)}")
+    return sorted(found, key=lambda s: (s.order, s.name))
 
 
-async def measure(plan: Plan, notes: list[str]) -> list[Row]:
-    """Every section in turn against one demo fake served from this process; notes get each section's time."""
-    fake = FakeLabArchives.demo()
+def failed_row(section: Section, exc: BaseException) -> Row:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {Path(where.filename).name}:{where.lineno}" if where else ""
+    message = " ".join(str(exc).split())[:200]
+    return Row(f"Section {section.name!r} failed", f"{type(exc).__name__}{at}: {message}", None, goal="runs", met=False)
+
+
+async def measure(plan: Plan, chosen: Sequence[Section], notes: list[str]) -> tuple[list[Row], bool]:
+    """Every chosen section in turn; returns the rows and whether every section ran to the end."""
     rows: list[Row] = []
     timings: list[str] = []
+    ok = True
+    fake = FakeLabArchives.demo()
     async with trio.open_nursery() as nursery:
         await nursery.start(fake.serve)
-        ids = figures_stdio.demo_ids(fake)
-
-        async def section(name: str, work: Awaitable[list[Row]]) -> list[Row]:
+        bench = Bench(plan, fake, notes)
+        for section in chosen:
             started = time.perf_counter()
-            got = await work
-            timings.append(f"{name} {time.perf_counter() - started:.0f} s")
-            rows.extend(got)
-            return got
-
-        startup = await section("start-up", figures_stdio.startup(fake, plan.runs, plan.warmup, plan.paced_startup))
-        started = time.perf_counter()
-        import_rows, modules = await figures_stdio.imports(fake)
-        rows.extend(import_rows)
-        timings.append(f"imports {time.perf_counter() - started:.0f} s")
-        tops = ", ".join(f"{name} {us / 1000:.0f} ms" for name, us in figures_stdio.top_imports(modules))
-        notes.append(f"Slowest top-level imports of `python -m labmcp` (cumulative, -X importtime): {tops}")
-        await section("memory", figures_stdio.memory(fake, ids))
-        await section("overhead", figures_stdio.overhead(fake, ids, plan.iterations))
-        await section("economy", figures_stdio.economy(fake, ids))
-        await section("pacing", figures_stdio.pacing(fake, plan.pacing_calls, plan.pacing_interval))
-        await section("http", figures_http.http_figures(fake, plan.http_clients, plan.http_seconds))
-        if plan.pyz:
-            minimal_ms = startup[0].baseline if isinstance(startup[0].baseline, float) else None
-            started = time.perf_counter()
-            pyz_rows, pyz_log = await figures_pyz.pyz_figures(fake, 3, plan.runs, minimal_ms)
-            rows.extend(pyz_rows)
-            notes.extend(pyz_log)
-            timings.append(f"pyz {time.perf_counter() - started:.0f} s")
+            try:
+                rows.extend(await section.run(bench))
+            except Exception as exc:  # one broken section must not hide the others' figures
+                ok = False
+                traceback.print_exc(file=sys.stderr)
+                rows.append(failed_row(section, exc))
+            timings.append(f"{section.name} {time.perf_counter() - started:.0f} s")
         nursery.cancel_scope.cancel()
     notes.append("Section times: " + ", ".join(timings))
-    return rows
+    return rows, ok
 
 
 def render(rows: Sequence[Row], notes: Sequence[str], seconds: float, command: str) -> str:
@@ -110,16 +90,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--out", type=Path, default=DEFAULT_OUT, help=f"where to write the table (default {DEFAULT_OUT})"
     )
     parser.add_argument("--no-pyz", action="store_true", help="skip the pyz and shiv figures")
+    parser.add_argument("--only", metavar="SECTION[,SECTION]", help="run only these sections (see --list)")
+    parser.add_argument("--list", action="store_true", help="print the sections in table order and exit")
     args = parser.parse_args(argv)
-    plan = Plan.quick() if args.quick else Plan.full()
+    every = sections()
+    if args.list:
+        print("\n".join(f"{s.name}" for s in every))
+        return 0
+    chosen = every
+    if args.only:
+        wanted = [name.strip() for name in args.only.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - {s.name for s in every})
+        if unknown:
+            parser.error(f"unknown section(s) {', '.join(unknown)}; --list shows them")
+        chosen = [s for s in every if s.name in wanted]
+    plan = Plan.quick_plan() if args.quick else Plan.full()
     if args.no_pyz:
         plan = replace(plan, pyz=False)
     notes: list[str] = []
     started = time.perf_counter()
-    rows = trio.run(measure, plan, notes)
-    command = "python -m tests.bench" + (" --quick" if args.quick else "") + (" --no-pyz" if args.no_pyz else "")
+    rows, ok = trio.run(measure, plan, chosen, notes)
+    command = " ".join(["python -m tests.bench", *(argv if argv is not None else sys.argv[1:])])
     text = render(rows, notes, time.perf_counter() - started, command)
     print(text, end="")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    return 0
+    return 0 if ok else 1
