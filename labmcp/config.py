@@ -96,6 +96,8 @@ class OutputSettings:
     max_chars: int = 40_000
     max_image_bytes: int = 1024 * 1024
     max_depth: int = 5
+    tools: tuple[str, ...] = ()
+    """``LABMCP_TOOLS`` as given: tool names to allow, or ``-name`` entries to deny; empty = every tool."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-output-chars", "LABMCP_MAX_OUTPUT_CHARS", "budget of one tool result, characters", "40000"),
     Option("--max-image-bytes", "LABMCP_MAX_IMAGE_BYTES", "largest image returned inline (0: never inline)", "1048576"),
     Option("--max-depth", "LABMCP_MAX_DEPTH", "deepest browse_notebook depth allowed", "5"),
+    Option("--tools", "LABMCP_TOOLS", "comma list of tools to offer, or of -tool entries to hide; default all"),
     Option("--log-level", "LABARCHIVES_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "INFO"),
     Option("--log-file", "LABARCHIVES_LOG_FILE", "also log to this file, rotated by size"),
     Option("--log-max-bytes", "LABARCHIVES_LOG_MAX_BYTES", "rotate the log file at this size", "10485760"),
@@ -324,6 +327,7 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
             max_chars=raw.integer("max_output_chars", 2000, 400_000),
             max_image_bytes=raw.integer("max_image_bytes", 0),
             max_depth=raw.integer("max_depth", 1, 20),
+            tools=raw.listing("tools"),
         ),
         transport="http" if transport == "http" else "stdio",
         server_name=raw.text("server_name") or "labmcp",

@@ -24,7 +24,7 @@ from labmcp.notebook.service import NotebookService, content_limit
 from labmcp.observe import NullObserver, Observer
 from labmcp.server.app import TEMPLATES, build_server
 from labmcp.server.prompts import prompt_list
-from labmcp.server.tools import TOOLS
+from labmcp.server.tools import TOOLS, ToolLimits, enabled_tools
 
 if TYPE_CHECKING:
     from labmcp.transports.health import Readiness
@@ -178,7 +178,7 @@ class StartGate:
         raise UpstreamError(f"the server is still starting ({self.status}); try again shortly")
 
 
-async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
+async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: ToolLimits) -> int:
     settings = runtime.settings
     gate = StartGate()
     code = 0
@@ -209,7 +209,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings) -> int:
             gate.get,
             name=settings.server_name,
             version=settings.server_version,
-            content_limit=content_limit(settings.output),
+            limits=limits,
             observer=runtime.observer,
         )
         nursery.start_soon(start)
@@ -250,6 +250,13 @@ async def _demo_fake(nursery: trio.Nursery, labarchives: LabArchivesSettings) ->
 
 async def run(settings: Settings) -> int:
     """Run until stdin closes (stdio), or a signal arrives; returns the process exit code."""
+    try:
+        limits = ToolLimits(
+            content_limit(settings.output), settings.output.max_depth, enabled_tools(settings.output.tools)
+        )
+    except ConfigError as exc:
+        log.error("configuration error: %s", exc)
+        return 2
     runtime = Runtime(settings)
     code = 0
     async with trio.open_nursery() as nursery:
@@ -272,6 +279,6 @@ async def run(settings: Settings) -> int:
         labarchives = settings.labarchives
         if settings.demo:
             labarchives = await _demo_fake(nursery, labarchives)
-        code = await _serve(runtime, labarchives)
+        code = await _serve(runtime, labarchives, limits)
         nursery.cancel_scope.cancel()
     return code

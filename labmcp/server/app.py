@@ -22,7 +22,8 @@ from labmcp.notebook.service import NotebookService
 from labmcp.observe import NullObserver, RequestObserver
 from labmcp.server import prompts
 from labmcp.server.errors import rpc_error, tool_error
-from labmcp.server.tools import call_tool, tool_list
+from labmcp.server.icons import server_icons
+from labmcp.server.tools import ToolLimits, call_tool, tool_list
 
 T = TypeVar("T")
 Ctx = ServerRequestContext[Any]
@@ -61,7 +62,7 @@ def build_server(
     *,
     name: str,
     version: str,
-    content_limit: int,
+    limits: ToolLimits,
     observer: RequestObserver | None = None,
 ) -> Server[Any]:
     """A ready-to-run MCP server over the notebook service that ``get_service`` yields.
@@ -74,14 +75,14 @@ def build_server(
 
     async def on_list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         async def work() -> types.ListToolsResult:
-            return types.ListToolsResult(tools=tool_list(content_limit))
+            return types.ListToolsResult(tools=tool_list(limits))
 
         return await _observed(obs, "tools/list", "", work)
 
     async def on_call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         async def work() -> types.CallToolResult:
             try:
-                return await call_tool(await get_service(), params.name, params.arguments)
+                return await call_tool(await get_service(), params.name, params.arguments, limits)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -178,6 +179,7 @@ def build_server(
         version=version,
         title="LabArchives notebooks (read-only)",
         instructions=INSTRUCTIONS,
+        icons=server_icons(),
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
         on_list_resources=on_list_resources,

@@ -14,8 +14,9 @@ from typing import Any
 
 import mcp_types as types
 
-from labmcp.errors import InvalidArgumentError
+from labmcp.errors import ConfigError, InvalidArgumentError
 from labmcp.notebook.service import NotebookService, Rendered
+from labmcp.server.icons import tool_icons
 
 MAX_ID_CHARS = 1024
 
@@ -30,6 +31,8 @@ class Param:
     required: bool = False
     default: int | None = None
     minimum: int | None = None
+    maximum: int | str | None = None
+    """A fixed bound, or the name of a ``ToolLimits`` field that holds the configured one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +45,8 @@ class ToolSpec:
     params: tuple[Param, ...]
     output: Mapping[str, Any]
 
-    def input_schema(self, content_limit: int) -> dict[str, Any]:
+    def input_schema(self, limits: ToolLimits) -> dict[str, Any]:
+        """The JSON Schema of the arguments, with every bound the server enforces (so clients can check first)."""
         props: dict[str, Any] = {}
         for p in self.params:
             prop: dict[str, Any] = {"type": p.kind, "description": p.description}
@@ -50,9 +54,11 @@ class ToolSpec:
                 prop.update(minLength=1, maxLength=MAX_ID_CHARS if p.name != "query" else 500)
             if p.minimum is not None:
                 prop["minimum"] = p.minimum
+            maximum = limits.bound(p)
+            if maximum is not None:
+                prop["maximum"] = maximum
             if p.name == "max_chars":
-                prop["maximum"] = content_limit
-                prop["default"] = content_limit
+                prop["default"] = limits.content_limit
             elif p.default is not None:
                 prop["default"] = p.default
             props[p.name] = prop
@@ -64,20 +70,37 @@ class ToolSpec:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ToolLimits:
+    """What the server enforces on tool arguments and which tools it offers, from the settings."""
+
+    content_limit: int
+    max_depth: int
+    enabled: frozenset[str]
+
+    def bound(self, param: Param) -> int | None:
+        if isinstance(param.maximum, str):
+            value: int = getattr(self, param.maximum)
+            return value
+        return param.maximum
+
+
 def _obj(props: Mapping[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
     return {"type": "object", "properties": dict(props), "required": list(required)}
 
 
 _S: dict[str, Any] = {"type": "string"}
-_S_NULL: dict[str, Any] = {"type": ["string", "null"]}
 _I: dict[str, Any] = {"type": "integer"}
-_I_NULL: dict[str, Any] = {"type": ["integer", "null"]}
+# Nullable values as anyOf branches of one type each: a `type` array is legal JSON Schema but clients
+# that map schemas onto a single-type dialect reject it (the Inspector's --strict portability lint).
+_S_NULL: dict[str, Any] = {"anyOf": [_S, {"type": "null"}]}
+_I_NULL: dict[str, Any] = {"anyOf": [_I, {"type": "null"}]}
 _B: dict[str, Any] = {"type": "boolean"}
 
 NOTEBOOK_ID = Param("notebook_id", "string", "Notebook id, as listed by list_notebooks.", required=True)
 PAGE_ID = Param("page_id", "string", "Page id (a tree id with kind 'page'), from browse_notebook or search.", True)
 START = Param("start_index", "integer", "Character offset to start from, to continue a cut answer.", False, 0, 0)
-MAX_CHARS = Param("max_chars", "integer", "Most characters of content to return.", minimum=1)
+MAX_CHARS = Param("max_chars", "integer", "Most characters of content to return.", minimum=1, maximum="content_limit")
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -104,7 +127,9 @@ TOOLS: tuple[ToolSpec, ...] = (
         (
             NOTEBOOK_ID,
             Param("folder_id", "string", "Folder id to list; omit for the notebook's top level (or the scope folder)."),
-            Param("depth", "integer", "How many folder levels to list (1 = direct children).", False, 1, 1),
+            Param(
+                "depth", "integer", "How many folder levels to list (1 = direct children).", False, 1, 1, "max_depth"
+            ),
         ),
         _obj(
             {
@@ -120,7 +145,7 @@ TOOLS: tuple[ToolSpec, ...] = (
                         {
                             "id": _S,
                             "name": _S,
-                            "kind": {"enum": ["folder", "page"]},
+                            "kind": {"type": "string", "enum": ["folder", "page"]},
                             "folder_path": _S,
                             "depth": _I,
                             "uri": _S,
@@ -172,7 +197,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         (
             Param("query", "string", "What to search for.", required=True),
             Param("notebook_id", "string", "Only this notebook; omit to search every notebook in scope."),
-            Param("limit", "integer", "Results per page (1-50).", False, 10, 1),
+            Param("limit", "integer", "Results per page (1-50).", False, 10, 1, 50),
             Param("page", "integer", "Result page, from 0.", False, 0, 0),
         ),
         _obj(
@@ -226,9 +251,9 @@ TOOLS: tuple[ToolSpec, ...] = (
                 "content_type": _S,
                 "size": _I_NULL,
                 "caption": _S,
-                "kind": {"enum": ["text", "image", "binary"]},
+                "kind": {"type": "string", "enum": ["text", "image", "binary"]},
                 "uri": _S,
-                "returned": {"enum": ["text", "image", "thumbnail", "link"]},
+                "returned": {"type": "string", "enum": ["text", "image", "thumbnail", "link"]},
                 "start_index": _I,
                 "end_index": _I,
                 "total_chars": _I,
@@ -245,15 +270,38 @@ TOOLS: tuple[ToolSpec, ...] = (
 BY_NAME = {spec.name: spec for spec in TOOLS}
 
 
-def tool_list(content_limit: int) -> list[types.Tool]:
-    """The tools as MCP advertises them; every one is read-only and talks to LabArchives."""
+def enabled_tools(selection: tuple[str, ...]) -> frozenset[str]:
+    """The tools an administrator's ``LABMCP_TOOLS`` leaves on: names to allow, or ``-name`` entries to deny.
+
+    Raises ConfigError for an unknown name, for allow and deny entries mixed, or when nothing is left.
+    """
+    if not selection:
+        return frozenset(BY_NAME)
+    denied = [entry[1:] for entry in selection if entry.startswith("-")]
+    allowed = [entry for entry in selection if not entry.startswith("-")]
+    if denied and allowed:
+        raise ConfigError("LABMCP_TOOLS lists tools to allow or, each with a leading '-', tools to deny; not both")
+    unknown = sorted(set(denied or allowed) - set(BY_NAME))
+    if unknown:
+        raise ConfigError(
+            f"LABMCP_TOOLS names unknown tool(s) {', '.join(unknown)}; the tools are {', '.join(BY_NAME)}"
+        )
+    enabled = frozenset(BY_NAME) - set(denied) if denied else frozenset(allowed)
+    if not enabled:
+        raise ConfigError("LABMCP_TOOLS leaves no tool enabled")
+    return enabled
+
+
+def tool_list(limits: ToolLimits) -> list[types.Tool]:
+    """The enabled tools as MCP advertises them; every one is read-only and talks to LabArchives."""
     return [
         types.Tool(
             name=spec.name,
             title=spec.title,
             description=spec.description,
-            input_schema=spec.input_schema(content_limit),
+            input_schema=spec.input_schema(limits),
             output_schema=dict(spec.output),
+            icons=tool_icons(),
             annotations=types.ToolAnnotations(
                 title=spec.title,
                 read_only_hint=True,
@@ -263,10 +311,11 @@ def tool_list(content_limit: int) -> list[types.Tool]:
             ),
         )
         for spec in TOOLS
+        if spec.name in limits.enabled
     ]
 
 
-def check_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+def check_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None, limits: ToolLimits) -> dict[str, Any]:
     """Validate arguments against the tool's parameters; the error names the argument and the fix."""
     given = dict(arguments or {})
     known = {p.name for p in spec.params}
@@ -292,6 +341,9 @@ def check_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None) -> dict
                     )
             if p.minimum is not None and value < p.minimum:
                 raise InvalidArgumentError(f"{spec.name}: {p.name} must be >= {p.minimum}, got {value}")
+            maximum = limits.bound(p)
+            if maximum is not None and value > maximum:
+                raise InvalidArgumentError(f"{spec.name}: {p.name} must be <= {maximum}, got {value}")
         else:
             if not isinstance(value, str):
                 raise InvalidArgumentError(f"{spec.name}: {p.name} must be a string, got {type(value).__name__}")
@@ -312,12 +364,22 @@ def _result(rendered: Rendered) -> types.CallToolResult:
     )
 
 
-async def call_tool(service: NotebookService, name: str, arguments: Mapping[str, Any] | None) -> types.CallToolResult:
-    """Run one tool; raises our errors (mapped by the caller) for bad input or upstream failures."""
+def tool_spec(name: str, limits: ToolLimits) -> ToolSpec:
+    """The enabled tool of that name; an unknown or disabled one is an InvalidArgumentError naming the others."""
     spec = BY_NAME.get(name)
-    if spec is None:
-        raise InvalidArgumentError(f"unknown tool {name!r}; available: {', '.join(BY_NAME)}")
-    a = check_arguments(spec, arguments)
+    if spec is None or name not in limits.enabled:
+        available = ", ".join(n for n in BY_NAME if n in limits.enabled)
+        why = "is turned off by the administrator (LABMCP_TOOLS)" if spec is not None else "does not exist"
+        raise InvalidArgumentError(f"tool {name!r} {why}; available: {available}")
+    return spec
+
+
+async def call_tool(
+    service: NotebookService, name: str, arguments: Mapping[str, Any] | None, limits: ToolLimits
+) -> types.CallToolResult:
+    """Run one tool; raises our errors (mapped by the caller) for bad input or upstream failures."""
+    spec = tool_spec(name, limits)
+    a = check_arguments(spec, arguments, limits)
     if name == "list_notebooks":
         return _result(await service.list_notebooks())
     if name == "browse_notebook":

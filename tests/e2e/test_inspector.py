@@ -25,6 +25,10 @@ def _inspector() -> str:
 
 
 async def _inspect(fake: Any, tmp_path: Path, *args: str) -> Any:
+    return json.loads((await _run_inspector(fake, tmp_path, *args)).stdout)
+
+
+async def _run_inspector(fake: Any, tmp_path: Path, *args: str) -> Any:
     env = server_env(fake)
     server_args: list[str] = []
     for key in ("LABARCHIVES_API_BASE", "LABARCHIVES_AKID", "LABARCHIVES_USER", "LABARCHIVES_REQUEST_INTERVAL"):
@@ -38,7 +42,7 @@ async def _inspect(fake: Any, tmp_path: Path, *args: str) -> Any:
     with trio.fail_after(90):
         done = await trio.run_process(command, capture_stdout=True, capture_stderr=True, env=env, check=False)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
-    return json.loads(done.stdout)
+    return done
 
 
 async def test_inspector_lists_and_calls_tools_and_reads_a_resource(fake: Any, tmp_path: Path) -> None:
@@ -49,3 +53,11 @@ async def test_inspector_lists_and_calls_tools_and_reads_a_resource(fake: Any, t
     assert notebooks and not called.get("isError")
     read = await _inspect(fake, tmp_path, "--method", "resources/read", "--uri", notebooks[0]["uri"])
     assert read["contents"][0]["mimeType"] == "text/markdown"
+
+
+async def test_inspector_strict_finds_no_schema_portability_problem(fake: Any, tmp_path: Path) -> None:
+    """The Inspector's --strict lint (type arrays, remote refs, untyped schemas) judges every tool schema."""
+    done = await _run_inspector(fake, tmp_path, "--method", "tools/list", "--strict")
+    report = done.stderr.decode(errors="replace")
+    assert "Warning:" not in report and "Error:" not in report, report[-3000:]
+    assert json.loads(done.stdout)["tools"]
