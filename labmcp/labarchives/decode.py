@@ -3,8 +3,9 @@
 Children are looked up by tag among the direct children of the element that owns them, never by
 position (order is not fixed, §3) and never with a descendant search from the root, because the
 ``<request>`` echo repeats parameter names such as ``<entry-data>`` (§8.4). Unknown elements are
-ignored; ``nil="true"`` reads as None. A DTD or entity declaration is refused before parsing, so
-an upstream body cannot expand entities (billion laughs) or reach external files.
+ignored; ``nil="true"`` reads as None. A DTD or entity declaration is refused before parsing, in
+whatever encoding the document declares, so an upstream body cannot expand entities (billion
+laughs) or reach external files.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Final
 
 from labmcp.errors import UpstreamError
+from labmcp.labarchives import wire
 from labmcp.labarchives.models import (
     Comment,
     Entry,
@@ -27,22 +29,47 @@ from labmcp.labarchives.models import (
     UserAccess,
 )
 
-_DTD: Final = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD: Final = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+MAX_ELEMENTS: Final = 100_000
+"""Elements one response may hold: about 13 MB of tree at most, and far beyond any real page or level."""
+_FEED: Final = 64 * 1024
 
 
-def parse_xml(body: bytes, method: str) -> ET.Element:
-    """Parse a response body, refusing DTDs and entities; garbage becomes a clear UpstreamError."""
-    if _DTD.search(body):
+def parse_xml(body: str | bytes, method: str) -> ET.Element:
+    """Parse a response, refusing DTDs and entities and bounding the element count.
+
+    ``body`` is the decoded text (``wire.decode_xml_text``); bytes are decoded here the same way.
+    The DTD check runs on the text, so a declaration in UTF-16 or UTF-32 is refused like one in
+    UTF-8. Parsing is incremental, so an absurd element count is stopped as it grows, not after.
+    Garbage becomes a clear UpstreamError.
+    """
+    text = wire.decode_xml_text(body, "", method) if isinstance(body, bytes) else body
+    if _DTD.search(text):
         raise UpstreamError(
             f"LabArchives {method} returned XML with a DTD or entity declaration; refused", method=method
         )
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
+    root: ET.Element | None = None
+    count = 0
     try:
-        return ET.fromstring(body)  # noqa: S314  # DTDs are refused above, so no entity can expand
+        for offset in range(0, len(text), _FEED):
+            parser.feed(text[offset : offset + _FEED])
+            for event in parser.read_events():
+                element = event[-1]
+                if root is None and isinstance(element, ET.Element):
+                    root = element
+                count += 1
+            if count > MAX_ELEMENTS:
+                raise UpstreamError(
+                    f"LabArchives {method} returned XML with more than {MAX_ELEMENTS} elements; refused",
+                    method=method,
+                )
+        parser.close()
     except ET.ParseError as exc:
-        raise UpstreamError(
-            f"LabArchives {method} returned malformed XML ({exc})",
-            method=method,
-        ) from None
+        raise UpstreamError(f"LabArchives {method} returned malformed XML ({exc})", method=method) from None
+    if root is None:
+        raise UpstreamError(f"LabArchives {method} returned malformed XML (no element)", method=method)
+    return root
 
 
 def _child(el: ET.Element, tag: str) -> ET.Element | None:
