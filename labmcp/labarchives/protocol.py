@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from labmcp.errors import (
     AuthenticationError,
@@ -106,35 +106,83 @@ def corrected_expires(local_ms: int, offset_ms: int) -> int:
     return local_ms + offset_ms
 
 
+ERROR_BODY_BYTES: Final = 64 * 1024
+"""How much of an error body is read: the code and description sit near its start (§5.1)."""
+
 _CODE_RE = re.compile(rb"<error-code[^>]*>\s*(\d{1,6})\s*</error-code>")
 _DESC_RE = re.compile(rb"<error-description[^>]*>(.*?)</error-description>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
 _UNSAFE_CHARS = re.compile(r"[^\w\s.,;:()'\-/]", re.UNICODE)
 
 
-def parse_error_body(body: bytes) -> tuple[int | None, str]:
+def parse_error_body(body: bytes, secrets: Iterable[str] = ()) -> tuple[int | None, str]:
     """The ``<error-code>`` and ``<error-description>`` of an error body (§5.1), found by pattern.
 
     A regex, not an XML parser: error bodies come with failing statuses where anything may arrive,
-    and the two fields are flat text. The description is shortened and stripped of markup.
+    and the two fields are flat text. A proxy or WAF page may echo our request, so the description
+    is scrubbed (``scrub``) before it is stripped of markup and shortened.
     """
-    head = body[:65536]
+    head = body[:ERROR_BODY_BYTES]
     code_match = _CODE_RE.search(head)
     desc_match = _DESC_RE.search(head)
     code = int(code_match.group(1)) if code_match else None
     desc = desc_match.group(1).decode("utf-8", errors="replace") if desc_match else ""
-    desc = _TAGS.sub(" ", html.unescape(_TAGS.sub(" ", desc)))
+    desc = scrub(_TAGS.sub(" ", html.unescape(_TAGS.sub(" ", desc))), secrets)
     desc = " ".join(_UNSAFE_CHARS.sub(" ", desc).split())[:_MAX_DESCRIPTION]
     return code, desc
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Remove every secret (and its percent-encoded form) from a text that came from outside."""
+# Names whose values are credentials or request identity wherever they appear (query, form, JSON,
+# a WAF's "param: value" echo). Every value of a URL query is removed too, whatever its name.
+_CREDENTIAL_NAMES = (
+    r"sig|signature|expires|akid|uid|password|passwd|pwd|token|access_token|refresh_token|app_token|"
+    r"auth_token|id_token|api_key|apikey|secret|client_secret|sessionid|session_id|login_or_email|"
+    r"authorization|key"
+)
+# A value runs to the next separator and, across spaces, on through words that look like base64
+# (a digit, "/" or "="), because a signature echoed with "+" read as a space falls into pieces.
+_VALUE = r"""[^\s&"'<>,;)]+(?:\s(?=[A-Za-z0-9/=+]*[0-9/=])[A-Za-z0-9/=+]+)*"""
+_NAMED_VALUE = re.compile(rf"""(?i)(?<![\w-])({_CREDENTIAL_NAMES})(["']?\s*[=:]\s*["']?)(?:bearer\s+)?{_VALUE}""")
+_QUERY_VALUE = re.compile(rf"""([?&][\w.\-\[\]]{{1,64}}=){_VALUE}""")
+_LONG_TOKEN = re.compile(
+    r"(?=[A-Za-z0-9+/_\-]{24})(?=[A-Za-z_\-+/]*\d)(?=[\d_\-+/]*[A-Za-z])[A-Za-z0-9+/_\-]{24,}={0,2}"
+)
+"""A credential by shape: a long run of letters and digits (base64, hex) that words and ids are not."""
+_DECODE_ROUNDS = 3
+
+
+def _decoded(text: str) -> str:
+    """``text`` percent-decoded until stable (``+`` as a space), at most a few rounds."""
+    for _ in range(_DECODE_ROUNDS):
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text
+
+
+def _by_list_and_shape(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if len(secret) >= 4:
-            for form in {secret, quote(secret, safe=""), quote(secret, safe="/")}:
+            forms = {secret, quote(secret, safe=""), quote(secret, safe="/"), secret.replace("+", " ")}
+            for form in sorted(forms, key=len, reverse=True):
                 text = text.replace(form, "***")
-    return text
+    text = _QUERY_VALUE.sub(r"\1***", text)
+    text = _NAMED_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
+    return _LONG_TOKEN.sub("***", text)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove credentials from a text that came from outside: by list, then by shape, twice.
+
+    Once as it came and once percent-decoded (``+`` read as a space, as a form parser would), so
+    an encoded or ``+``-mangled value is seen in both forms. Removed each time: every configured
+    secret (plain, percent-encoded, with ``+`` as a space), the value of every credential-named
+    parameter (``sig=``, ``"token": ...``), every value of a URL query, and every long
+    letters-and-digits run shaped like a signature or token.
+    """
+    secrets = list(secrets)
+    return _by_list_and_shape(_decoded(_by_list_and_shape(text, secrets)), secrets)
 
 
 def error_for(method: str, status: int, code: int | None, description: str) -> LabArchivesError:
