@@ -41,9 +41,10 @@ class LabArchivesSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     cache_ttl: float = 300.0
-    cache_size: int = 512
-    max_response_bytes: int = 32 * 1024 * 1024
-    max_download_bytes: int = 20 * 1024 * 1024
+    cache_bytes: int = 16 * 1024 * 1024
+    max_response_bytes: int = 4 * 1024 * 1024
+    max_download_bytes: int = 4 * 1024 * 1024
+    max_calls_per_request: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,9 +158,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("--connect-timeout", "LABARCHIVES_CONNECT_TIMEOUT", "upstream connect timeout, seconds", "10"),
     Option("--read-timeout", "LABARCHIVES_READ_TIMEOUT", "upstream read timeout, seconds", "30"),
     Option("--cache-ttl", "LABARCHIVES_CACHE_TTL", "seconds to cache notebook lists and tree levels; 0 = off", "300"),
-    Option("--cache-size", "LABARCHIVES_CACHE_SIZE", "maximum cached items", "512"),
-    Option("--max-response-bytes", "LABARCHIVES_MAX_RESPONSE_BYTES", "cap on an XML response", "33554432"),
-    Option("--max-download-bytes", "LABARCHIVES_MAX_DOWNLOAD_BYTES", "cap on an attachment download", "20971520"),
+    Option("--cache-bytes", "LABARCHIVES_CACHE_BYTES", "memory the cache may hold, bytes (0 = off)", "16777216"),
+    Option(
+        "--max-response-bytes",
+        "LABARCHIVES_MAX_RESPONSE_BYTES",
+        "cap on an XML response, on the wire and after each decoding step",
+        "4194304",
+    ),
+    Option("--max-download-bytes", "LABARCHIVES_MAX_DOWNLOAD_BYTES", "cap on an attachment download", "4194304"),
+    Option(
+        "--max-calls-per-request",
+        "LABARCHIVES_MAX_CALLS_PER_REQUEST",
+        "most LabArchives calls (retries included) one MCP request may cost",
+        "100",
+    ),
     Option("--max-output-chars", "LABMCP_MAX_OUTPUT_CHARS", "budget of one tool result, characters", "40000"),
     Option("--max-image-bytes", "LABMCP_MAX_IMAGE_BYTES", "largest image returned inline (0: never inline)", "1048576"),
     Option("--max-depth", "LABMCP_MAX_DEPTH", "deepest browse_notebook depth allowed", "5"),
@@ -362,9 +374,10 @@ def _labarchives(raw: _Raw, demo: bool, demo_base: str | None) -> LabArchivesSet
         connect_timeout=raw.number("connect_timeout", 0.001),
         read_timeout=raw.number("read_timeout", 0.001),
         cache_ttl=raw.number("cache_ttl"),
-        cache_size=raw.integer("cache_size", 1),
+        cache_bytes=raw.integer("cache_bytes", 0),
         max_response_bytes=raw.integer("max_response_bytes", 1024),
         max_download_bytes=raw.integer("max_download_bytes", 1024),
+        max_calls_per_request=raw.integer("max_calls_per_request", 1),
     )
 
 

@@ -9,6 +9,7 @@
         ├── PermissionDeniedError    4501 4502 4547
         ├── ResourceMissingError     4509 4511 4512 4517 (also a NotFoundError)
         ├── InvalidRequestError      4500 4503 4518 4527 4529 and other 4xx
+        ├── RequestBudgetError       one request needed more calls than LABARCHIVES_MAX_CALLS_PER_REQUEST
         └── UpstreamError            5xx, 4999, garbage or oversized bodies, unreachable host
             └── UpstreamTimeoutError connect or read timeout
 
@@ -69,6 +70,10 @@ class ResourceMissingError(LabArchivesError, NotFoundError):
 
 class InvalidRequestError(LabArchivesError):
     """LabArchives rejected the request as malformed (a bug on our side or a bad argument)."""
+
+
+class RequestBudgetError(LabArchivesError):
+    """One request needed more LabArchives calls than it may cost; nothing failed upstream."""
 
 
 class UpstreamError(LabArchivesError):

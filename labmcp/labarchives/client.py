@@ -26,8 +26,8 @@ import trio
 from labmcp import __version__
 from labmcp.config import LabArchivesSettings
 from labmcp.errors import AuthenticationError, LabArchivesError, UpstreamError, UpstreamTimeoutError
-from labmcp.labarchives import decode, protocol
-from labmcp.labarchives.cache import TTLCache
+from labmcp.labarchives import decode, protocol, quota, wire
+from labmcp.labarchives.cache import ByteCache
 from labmcp.labarchives.models import (
     ROOT_TREE_ID,
     Download,
@@ -45,8 +45,7 @@ from labmcp.secret import Secret
 
 log = logging.getLogger("labmcp.upstream")
 
-CHUNK: Final = 64 * 1024
-SMALL_FILE: Final = 256 * 1024
+CHUNK: Final = wire.CHUNK
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +96,7 @@ class LabArchivesClient:
         self._uid: str | None = settings.uid
         self._pacer = Pacer(settings.request_interval, observer.pacing_wait)
         self._retry = RetryPolicy(settings.max_attempts, settings.retry_backoff)
-        self._meta: TTLCache[object] = TTLCache(settings.cache_ttl, settings.cache_size, trio.current_time)
-        self._pages: TTLCache[object] = TTLCache(
-            settings.cache_ttl, max(8, settings.cache_size // 8), trio.current_time
-        )
-        self._files: TTLCache[Download] = TTLCache(settings.cache_ttl, 32, trio.current_time)
+        self.cache = ByteCache(settings.cache_ttl, settings.cache_bytes, trio.current_time)
         self._secrets = [s for s in (settings.secret.reveal(), settings.token.reveal() if settings.token else "") if s]
         self.clock_synced = False
         self.last_success: float | None = None
@@ -128,7 +123,7 @@ class LabArchivesClient:
                 raise AuthenticationError("no uid and no email + token to resolve one")
             user = await self.user_access_info(self._settings.user, self._settings.token)
             self._uid = user.uid
-            self._meta.put(("user",), user)
+            self.cache.put(("user",), user)
 
     async def sync_clock(self) -> int:
         """Measure the offset to LabArchives' clock with ``epoch_time`` (akid only, §2.4)."""
@@ -151,13 +146,13 @@ class LabArchivesClient:
 
     async def user_info(self) -> User:
         """The user and their notebooks by uid (``user_info_via_id``, §6.1), cached."""
-        cached = self._meta.get(("user",))
+        cached = self.cache.get(("user",))
         self._observer.cache("user", cached is not None)
         if isinstance(cached, User):
             return cached
         call = protocol.Call.of("users", "user_info_via_id", {"uid": self.uid})
         user = decode.decode_user(await self._xml(call), "user_info_via_id")
-        self._meta.put(("user",), user)
+        self.cache.put(("user",), user)
         return user
 
     async def notebooks(self) -> tuple[NotebookRef, ...]:
@@ -176,13 +171,13 @@ class LabArchivesClient:
     async def get_tree_level(self, nbid: str, parent_tree_id: str = ROOT_TREE_ID) -> tuple[TreeNode, ...]:
         """Children of a folder (``0`` = root), cached; unreadable nodes are omitted upstream."""
         key = ("tree", nbid, parent_tree_id)
-        cached = self._meta.get(key)
+        cached = self.cache.get(key)
         self._observer.cache("tree_level", cached is not None)
         if isinstance(cached, tuple):
             return cached
         params = {"uid": self.uid, "nbid": nbid, "parent_tree_id": parent_tree_id}
         level = decode.decode_tree_level(await self._xml(protocol.Call.of("tree_tools", "get_tree_level", params)))
-        self._meta.put(key, level)
+        self.cache.put(key, level)
         return level
 
     async def get_node(self, nbid: str, tree_id: str) -> TreeNode:
@@ -194,9 +189,9 @@ class LabArchivesClient:
     ) -> PageEntries:
         """Entries of a page in order (``entry_data=true`` for content), cached."""
         key = ("page", nbid, page_tree_id, entry_data, comment_data)
-        cached = self._pages.get(key)
+        cached = self.cache.get(key)
         if cached is None and not entry_data:
-            cached = self._pages.get(("page", nbid, page_tree_id, True, comment_data))
+            cached = self.cache.get(("page", nbid, page_tree_id, True, comment_data))
         self._observer.cache("page", cached is not None)
         if isinstance(cached, PageEntries):
             return cached
@@ -209,7 +204,7 @@ class LabArchivesClient:
         }
         call = protocol.Call.of("tree_tools", "get_entries_for_page", params)
         page = decode.decode_page_entries(await self._xml(call))
-        self._pages.put(key, page)
+        self.cache.put(key, page)
         return page
 
     # --- entries --------------------------------------------------------------------------------
@@ -218,28 +213,42 @@ class LabArchivesClient:
         params: dict[str, str | int | bool | None] = {"uid": self.uid, "eid": eid, "entry_data": entry_data}
         return decode.decode_entry_info(await self._xml(protocol.Call.of("entries", "entry_info", params)))
 
-    async def entry_attachment(self, eid: str, max_bytes: int) -> Download:
+    async def entry_attachment(self, eid: str, max_bytes: int, *, version: int | None = None) -> Download:
         """The attachment's bytes, at most ``max_bytes`` (streamed; never written to disk).
 
-        Small files (up to ``SMALL_FILE`` bytes) are cached like pages, so reading the same CSV twice
-        costs one call; 32 of them at most, so the cache stays under a few MiB.
+        Cached by ``(eid, version)`` within the cache's byte budget, so every window of one file,
+        and the resource read after it, cost one download. A download cut at a smaller cap is not
+        reused for a larger one.
         """
-        key = ("file", eid, max_bytes)
-        cached = self._files.get(key)
-        self._observer.cache("attachment", cached is not None)
-        if cached is not None:
-            return cached
+        key = ("file", eid, version)
+        cached = self.cache.get(key)
+        if isinstance(cached, tuple):
+            download, cap = cached
+            if isinstance(download, Download) and (
+                (not download.truncated and len(download.data) <= max_bytes) or cap == max_bytes
+            ):
+                self._observer.cache("attachment", True)
+                return download
+        self._observer.cache("attachment", False)
         download = await self._download(
             protocol.Call.of("entries", "entry_attachment", {"uid": self.uid, "eid": eid}), max_bytes
         )
-        if len(download.data) <= SMALL_FILE:
-            self._files.put(key, download)
+        self.cache.put(key, (download, max_bytes))
         return download
 
     async def entry_thumb(self, eid: str, max_bytes: int) -> Download:
         return await self._download(
             protocol.Call.of("entries", "entry_thumb", {"uid": self.uid, "eid": eid}), max_bytes
         )
+
+    # --- what a request learned is not there ------------------------------------------------------
+
+    def remember_unknown(self, *key: str) -> None:
+        """Note that an id was looked for everywhere and not found, for the cache's lifetime."""
+        self.cache.put(("unknown", *key), True)
+
+    def is_unknown(self, *key: str) -> bool:
+        return self.cache.get(("unknown", *key)) is True
 
     # --- search ---------------------------------------------------------------------------------
 
@@ -248,7 +257,7 @@ class LabArchivesClient:
     ) -> SearchResults:
         """LabArchives' own full-text search; ``page_number`` is zero-based (§6.5 [CODE])."""
         key = ("search", query, nbid, page_size, page_number, entry_data)
-        cached = self._pages.get(key)
+        cached = self.cache.get(key)
         self._observer.cache("search", cached is not None)
         if isinstance(cached, SearchResults):
             return cached
@@ -262,7 +271,7 @@ class LabArchivesClient:
         }
         root = await self._xml(protocol.Call.of("search_tools", "entry_search", params))
         results = decode.decode_search(root, "entry_search") if root is not None else SearchResults((), 0, 0)
-        self._pages.put(key, results)
+        self.cache.put(key, results)
         return results
 
     async def attachment_search(
@@ -286,24 +295,26 @@ class LabArchivesClient:
     async def _xml(
         self, call: protocol.Call, *, resync: bool = True, extra_secrets: list[str] | None = None
     ) -> ET.Element:
-        """Perform a call and parse its XML; a search miss (404) yields an empty ``<search-tools>``."""
+        """Perform a call and parse its XML; a search miss (404) yields an empty ``<search-tools>``.
+
+        The body arrives whole or not at all (over ``LABARCHIVES_MAX_RESPONSE_BYTES`` on the wire
+        or after any decoding step is an error); it is decoded in its declared charset and parsed
+        with DTDs refused and the element count bounded (``decode.parse_xml``).
+        """
         reply = await self._call(call, self._settings.max_response_bytes, resync=resync, extra_secrets=extra_secrets)
         if reply.status == 404 and call.method in protocol.SEARCH_METHODS:
             return ET.Element("search-tools")
-        if reply.truncated:
-            raise UpstreamError(
-                f"LabArchives {call.method} answered with more than {self._settings.max_response_bytes} bytes; refused",
-                method=call.method,
-            )
         ctype = reply.content_type.split(";")[0].strip().lower()
         if ctype and "xml" not in ctype:
             raise UpstreamError(
                 f"LabArchives {call.method} answered with content type {ctype!r} instead of XML", method=call.method
             )
-        return decode.parse_xml(reply.body, call.method)
+        text = wire.decode_xml_text(reply.body, reply.content_type, call.method)
+        del reply
+        return decode.parse_xml(text, call.method)
 
     async def _download(self, call: protocol.Call, max_bytes: int) -> Download:
-        reply = await self._call(call, max_bytes, resync=True, extra_secrets=None)
+        reply = await self._call(call, max_bytes, resync=True, extra_secrets=None, partial=True)
         ctype = reply.content_type.split(";")[0].strip() or "application/octet-stream"
         return Download(
             filename=_filename(reply.content_disposition),
@@ -314,15 +325,27 @@ class LabArchivesClient:
         )
 
     async def _call(
-        self, call: protocol.Call, max_bytes: int, *, resync: bool, extra_secrets: list[str] | None
+        self,
+        call: protocol.Call,
+        max_bytes: int,
+        *,
+        resync: bool,
+        extra_secrets: list[str] | None,
+        partial: bool = False,
     ) -> _Reply:
-        """Paced attempts with retries; 4504 re-syncs the clock once and retries once (§2.4)."""
+        """Paced attempts with retries; 4504 re-syncs the clock once and retries once (§2.4).
+
+        Every attempt is charged to the request being served (``quota``), retries included.
+        """
         secrets = self._secrets + (extra_secrets or [])
         failed = 0
         resynced = False
+        cost = quota.current()
         while True:
+            if cost is not None:
+                cost.charge(call.method, self._settings.max_calls_per_request)
             try:
-                reply = await self._attempt(call, max_bytes, secrets)
+                reply = await self._attempt(call, max_bytes, secrets, partial)
             except _Retryable as exc:
                 failed += 1
                 if not self._retry.should_retry(failed, retryable=True):
@@ -357,7 +380,7 @@ class LabArchivesClient:
             return False
         return self.last_failure_at is None or self.last_success > self.last_failure_at
 
-    async def _attempt(self, call: protocol.Call, max_bytes: int, secrets: list[str]) -> _Reply:
+    async def _attempt(self, call: protocol.Call, max_bytes: int, secrets: list[str], partial: bool) -> _Reply:
         settings = self._settings
         async with self._pacer.turn():
             url = protocol.build_url(
@@ -372,7 +395,18 @@ class LabArchivesClient:
             try:
                 # A body that trickles forever must not hold the pacer: one deadline per attempt.
                 with trio.fail_after(settings.connect_timeout + 2 * settings.read_timeout):
-                    reply = await self._fetch(url, max_bytes)
+                    reply = await self._fetch(url, max_bytes, partial)
+            except wire.BodyTooLarge as exc:
+                outcome = "too_large"
+                setting = "LABARCHIVES_MAX_DOWNLOAD_BYTES" if partial else "LABARCHIVES_MAX_RESPONSE_BYTES"
+                raise UpstreamError(
+                    f"LabArchives {call.method} answered with more than {exc.cap} bytes ({exc.stage}); "
+                    f"refused at the {setting} cap",
+                    method=call.method,
+                ) from None
+            except wire.BadBody as exc:
+                outcome = "bad_body"
+                raise UpstreamError(f"LabArchives {call.method} {exc}; refused", method=call.method) from None
             except trio.TooSlowError:
                 outcome = "timeout"
                 raise _Retryable(
@@ -399,41 +433,54 @@ class LabArchivesClient:
                 if outcome != "ok":
                     self._observer.upstream_call(call.method, outcome, elapsed)
             if reply.status == 200:
-                self._observer.upstream_call(call.method, "too_large" if reply.truncated else "ok", elapsed)
+                self._observer.upstream_call(call.method, "ok", elapsed)
                 log.debug("LabArchives %s/%s -> 200 in %.3fs", call.api_class, call.method, elapsed)
                 return reply
-            code, desc = protocol.parse_error_body(reply.body)
+            code, desc = protocol.parse_error_body(reply.body, secrets)
             self._observer.upstream_call(call.method, f"error_{code}" if code else f"http_{reply.status}", elapsed)
             log.debug(
                 "LabArchives %s/%s -> %d (code %s) in %.3fs", call.api_class, call.method, reply.status, code, elapsed
             )
             if protocol.is_search_miss(call.method, reply.status, code):
                 return reply
-            error = protocol.error_for(call.method, reply.status, code, protocol.scrub(desc, secrets))
+            error = protocol.error_for(call.method, reply.status, code, desc)
             if protocol.is_retryable_status(reply.status):
                 raise _Retryable(error, f"http_{reply.status}")
             raise error
 
-    async def _fetch(self, url: str, max_bytes: int) -> _Reply:
+    async def _fetch(self, url: str, max_bytes: int, partial: bool) -> _Reply:
+        """One GET, read raw (httpx never inflates for us) through ``wire.BoundedBody``.
+
+        A 200 body over the cap raises ``wire.BodyTooLarge``, or, for a ``partial`` download,
+        keeps its first ``max_bytes`` and says ``truncated``. Error bodies keep their first
+        ``ERROR_BODY_BYTES``, which is all the error parser looks at.
+        """
         async with self._http.stream("GET", url) as response:
-            chunks: list[bytes] = []
-            size = 0
+            ok = response.status_code == 200
+            cap = max_bytes if ok else protocol.ERROR_BODY_BYTES
+            keep_prefix = partial or not ok
+            length_header = response.headers.get("content-length", "")
+            length = int(length_header) if length_header.isdigit() else None
+            encoding = response.headers.get("content-encoding", "")
+            body = wire.BoundedBody(encoding, cap)
             truncated = False
-            async for chunk in response.aiter_bytes(CHUNK):
-                room = max_bytes - size
-                if len(chunk) > room:
-                    chunks.append(chunk[:room])
-                    truncated = True
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-            length = response.headers.get("content-length")
+            try:
+                if not keep_prefix:
+                    body.expect(length)
+                async for chunk in response.aiter_raw(CHUNK):
+                    body.feed(chunk)
+                data = body.finish()
+            except wire.BodyTooLarge:
+                if not keep_prefix:
+                    raise
+                truncated = True
+                data = body.prefix()
             return _Reply(
                 status=response.status_code,
                 content_type=response.headers.get("content-type", ""),
                 content_disposition=response.headers.get("content-disposition", ""),
-                content_length=int(length) if length and length.isdigit() else None,
-                body=b"".join(chunks),
+                content_length=length,
+                body=data,
                 truncated=truncated,
             )
 
@@ -451,6 +498,13 @@ async def open_client(settings: LabArchivesSettings, observer: UpstreamObserver)
         timeout=timeout,
         follow_redirects=False,
         trust_env=True,  # proxies (HTTPS_PROXY, NO_PROXY) are how many labs reach the internet
-        headers={"User-Agent": f"labmcp/{__version__}", "Accept": "application/xml, */*"},
+        # Calls are serialised by the pacer: one connection does, a few more cover a slow close.
+        limits=httpx.Limits(max_connections=4, max_keepalive_connections=1),
+        # We ask for no compression; a middlebox that compresses anyway is inflated by wire.py, bounded.
+        headers={
+            "User-Agent": f"labmcp/{__version__}",
+            "Accept": "application/xml, */*",
+            "Accept-Encoding": "identity",
+        },
     ) as http:
         yield LabArchivesClient(settings, http, observer)

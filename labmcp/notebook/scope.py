@@ -50,6 +50,10 @@ class Source(Protocol):
         self, query: str, nbid: str | None = None, page_size: int = 10, page_number: int = 0, entry_data: bool = True
     ) -> SearchResults: ...
 
+    def remember_unknown(self, *key: str) -> None: ...
+
+    def is_unknown(self, *key: str) -> bool: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Located:
@@ -148,7 +152,8 @@ class Scope:
         ``kind`` is ``page`` or ``folder`` and must match the node's type. A node this scope has
         placed before (by a walk, a browse or a search) is re-proven along its remembered path,
         level by level from the scope root, which costs no call while those levels are cached; a
-        path that no longer holds falls back to the full walk.
+        path that no longer holds falls back to the full walk. An id a whole walk did not find is
+        remembered as unknown (in the source's cache, with its lifetime).
         """
         self.notebook(nbid)
         chain = self._paths.get((nbid, tree_id))
@@ -156,11 +161,18 @@ class Scope:
             proven = await self._prove(nbid, chain, tree_id)
             if proven is not None and proven.node.is_page == (kind == "page"):
                 return proven
+        root_id = self.root(nbid)[0]
+        if self._source.is_unknown("node", nbid, root_id, tree_id):
+            raise not_found(kind, tree_id)
         async for located in self.walk(nbid):
             if located.node.tree_id == tree_id:
                 if located.node.is_page == (kind == "page"):
                     return located
                 break
+        else:
+            # A whole walk did not find it: remember that for the cache's lifetime, so asking again
+            # (a made-up id, a completion) costs nothing instead of another walk.
+            self._source.remember_unknown("node", nbid, root_id, tree_id)
         raise not_found(kind, tree_id)
 
     def _chain_to(self, nbid: str, tree_id: str) -> tuple[str, ...] | None:

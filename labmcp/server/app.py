@@ -17,6 +17,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
 from labmcp.errors import InvalidArgumentError
+from labmcp.labarchives.quota import request_scope
 from labmcp.notebook import uris
 from labmcp.notebook.service import NotebookService
 from labmcp.observe import NullObserver, RequestObserver
@@ -43,12 +44,17 @@ TEMPLATES = (
 
 
 async def _observed(observer: RequestObserver, method: str, target: str, work: Callable[[], Awaitable[T]]) -> T:
-    """Run a handler, reporting duration and outcome; tool results with isError count as tool_error."""
+    """Run a handler, reporting duration and outcome; tool results with isError count as tool_error.
+
+    Each request runs in its own ``request_scope``: its LabArchives calls are counted against
+    ``LABARCHIVES_MAX_CALLS_PER_REQUEST`` and the cache entries it uses stay until it ends.
+    """
     start = time.perf_counter()
     observer.in_flight(1)
     outcome = "error"
     try:
-        result = await work()
+        with request_scope():
+            result = await work()
         is_error = isinstance(result, types.CallToolResult) and result.is_error
         outcome = "tool_error" if is_error else "ok"
         return result

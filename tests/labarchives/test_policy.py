@@ -1,4 +1,4 @@
-"""Pacing, back-off and the cache on trio's virtual clock (§5.4)."""
+"""Pacing and back-off on trio's virtual clock (§5.4)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import itertools
 import trio
 import trio.testing
 
-from labmcp.labarchives.cache import TTLCache
 from labmcp.labarchives.policy import Pacer, RetryPolicy
 
 
@@ -62,22 +61,3 @@ async def test_zero_interval_still_serialises(autojump_clock: trio.testing.MockC
         nursery.start_soon(call, "a")
         nursery.start_soon(call, "b")
     assert order[1].startswith("end")
-
-
-async def test_cache_expires_after_ttl_and_evicts_least_recent(autojump_clock: trio.testing.MockClock) -> None:
-    cache: TTLCache[int] = TTLCache(10.0, 2, trio.current_time)
-    cache.put("a", 1)
-    cache.put("b", 2)
-    assert cache.get("a") == 1
-    cache.put("c", 3)
-    assert cache.get("b") is None
-    assert cache.get("a") == 1
-    await trio.sleep(10.5)
-    assert cache.get("a") is None
-    assert len(cache) == 1
-
-
-def test_cache_with_zero_ttl_is_off() -> None:
-    cache: TTLCache[int] = TTLCache(0, 10, lambda: 0.0)
-    cache.put("a", 1)
-    assert cache.get("a") is None

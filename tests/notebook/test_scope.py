@@ -34,6 +34,7 @@ class TreeSource:
 
     levels: dict[tuple[str, str], tuple[TreeNode, ...]] = field(default_factory=dict)
     calls: int = 0
+    unknown: set[tuple[str, ...]] = field(default_factory=set)
 
     async def notebooks(self) -> tuple[NotebookRef, ...]:
         return (NB1, NB2)
@@ -50,6 +51,12 @@ class TreeSource:
 
     async def entry_search(self, query, nbid=None, page_size=10, page_number=0, entry_data=True) -> SearchResults:
         return SearchResults((), 0, 0)
+
+    def remember_unknown(self, *key: str) -> None:
+        self.unknown.add(key)
+
+    def is_unknown(self, *key: str) -> bool:
+        return key in self.unknown
 
 
 def tree() -> TreeSource:
@@ -167,3 +174,16 @@ async def test_a_remembered_page_moved_out_of_the_scope_folder_is_not_found() ->
     source.levels[("nb1", "f2")] = (page("p2", "Passage 12"),)
     with pytest.raises(NotFoundError):
         await scope.locate("nb1", "p2", kind="page")
+
+
+async def test_an_id_no_walk_found_is_remembered_and_costs_no_second_walk() -> None:
+    """A made-up page id walks the tree once; asking again costs no call until the cache forgets."""
+    source = tree()
+    scope = await resolve_scope(source, ScopeSettings())
+    with pytest.raises(NotFoundError):
+        await scope.locate("nb1", "made-up", kind="page")
+    first = source.calls
+    assert first >= 4
+    with pytest.raises(NotFoundError):
+        await scope.locate("nb1", "made-up", kind="page")
+    assert source.calls == first
