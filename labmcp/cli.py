@@ -32,6 +32,9 @@ def _secrets(settings: Settings) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Dispatch to a subcommand or run the server; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["help"]:
+        # `labmcp help` and `labmcp help login` read like every other CLI's help.
+        args = [args[1], "--help"] if len(args) > 1 and args[1] in SUBCOMMANDS else ["--help"]
     if args and args[0] in SUBCOMMANDS:
         module = importlib.import_module(SUBCOMMANDS[args[0]])
         code: int = module.main(args[1:])

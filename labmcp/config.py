@@ -241,7 +241,7 @@ def build_parser(prog: str = "labmcp") -> argparse.ArgumentParser:
         allow_abbrev=False,
         description="Read-only MCP server for LabArchives notebooks. Flags win over env vars.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Subcommands: login, claude-config, demo-session, fake-server (see `labmcp <subcommand> --help`).",
+        epilog="Subcommands: login, claude-config, demo-session, fake-server (see `labmcp help <subcommand>`).",
     )
     parser.add_argument("--version", action="version", version=f"labmcp {__version__}")
     for opt in OPTIONS:

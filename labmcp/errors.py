@@ -2,6 +2,7 @@
 
     LabMCPError                      base; its message is always safe to show (no secrets)
     ├── ConfigError                  invalid configuration: exit code 2 before any network I/O
+    ├── StartupError                 start-up failed (stdio keeps serving and answers every data request with it)
     ├── InvalidArgumentError         a tool, resource or prompt argument is wrong
     ├── NotFoundError                no such notebook/folder/page/entry, or outside the scope
     └── LabArchivesError             LabArchives said no, or could not be understood
@@ -26,6 +27,10 @@ class LabMCPError(Exception):
 
 class ConfigError(LabMCPError):
     """The configuration is invalid; the server refuses to start."""
+
+
+class StartupError(LabMCPError):
+    """Start-up failed (credentials refused, scope name unknown): why, and what to do about it."""
 
 
 class InvalidArgumentError(LabMCPError):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -76,9 +78,15 @@ def report(user: User) -> str:
     lines = [f"Signed in as {user.fullname or user.email or 'LabArchives user'} (uid {user.uid})."]
     for notebook in user.notebooks:
         lines.append(f"  notebook {notebook.id}: {notebook.name}{' (default)' if notebook.is_default else ''}")
+    # Real uids hold ' ^ $ and the like, so the lines are quoted for the shell and for JSON, never pasted raw.
+    powershell = "'" + user.uid.replace("'", "''") + "'"
     lines += [
-        "Put this in the server's environment (e.g. `labmcp claude-config`), instead of email and token:",
-        f"  LABARCHIVES_UID={user.uid}",
+        "Put the uid in the server's environment instead of email and token. In a POSIX shell:",
+        f"  export LABARCHIVES_UID={shlex.quote(user.uid)}",
+        "In PowerShell:",
+        f"  $env:LABARCHIVES_UID = {powershell}",
+        'In Claude Desktop\'s config, inside "env" (or run `labmcp claude-config`):',
+        f"  {json.dumps('LABARCHIVES_UID')}: {json.dumps(user.uid)}",
         "The app token was used once and not stored.",
     ]
     return "\n".join(lines)

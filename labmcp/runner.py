@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 import trio
 
 from labmcp.config import LabArchivesSettings, Settings
-from labmcp.errors import AuthenticationError, ConfigError, LabArchivesError, LabMCPError, UpstreamError
+from labmcp.errors import (
+    AuthenticationError,
+    ConfigError,
+    LabArchivesError,
+    LabMCPError,
+    StartupError,
+    UpstreamError,
+)
 from labmcp.labarchives.client import LabArchivesClient, open_client
 from labmcp.labarchives.regions import web_host_for
 from labmcp.notebook.scope import resolve_scope
@@ -174,7 +181,11 @@ class StartGate:
         if self._service is not None:
             return self._service
         if self._error is not None:
-            raise self._error
+            what = "configuration error" if isinstance(self._error, ConfigError) else "LabArchives refused the start"
+            raise StartupError(
+                f"labmcp could not start ({what}): {self._error}. Fix the setting, then restart the server "
+                "(in Claude Desktop: quit and reopen the app)."
+            ) from self._error
         raise UpstreamError(f"the server is still starting ({self.status}); try again shortly")
 
 
@@ -192,7 +203,10 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
                 code = 2 if isinstance(exc, ConfigError) else 1
                 log.error("%s: %s", "configuration error" if code == 2 else "cannot start", exc)
                 gate.fail(exc)
-                nursery.cancel_scope.cancel()
+                if settings.transport == "http":
+                    nursery.cancel_scope.cancel()
+                # Over stdio the host (Claude Desktop) hides stderr: keep serving, so every data request
+                # answers with the reason, and exit with the code once the host closes stdin.
                 return
             gate.open(service)
             runtime.ready("labarchives", True)

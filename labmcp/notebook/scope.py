@@ -261,19 +261,35 @@ class Scope:
         return []
 
 
+def _choices(names: Iterable[str], what: str, most: int = 20) -> str:
+    """``; the notebooks are: 'A', 'B'``: what a typo in a scope setting could have meant (names, not ids)."""
+    listed = sorted(set(names))
+    if not listed:
+        return f"; there are no {what}"
+    shown = ", ".join(repr(name) for name in listed[:most])
+    more = f" and {len(listed) - most} more" if len(listed) > most else ""
+    return f"; the {what} are: {shown}{more}"
+
+
 def _pick_notebook(available: Iterable[NotebookRef], settings: ScopeSettings) -> tuple[NotebookRef, ...]:
     notebooks = tuple(available)
     if settings.notebook_id:
         chosen = [nb for nb in notebooks if nb.id == settings.notebook_id]
         if not chosen:
-            raise ConfigError(f"LABARCHIVES_NOTEBOOK_ID {settings.notebook_id!r} is not a notebook of this user")
+            raise ConfigError(
+                f"LABARCHIVES_NOTEBOOK_ID {settings.notebook_id!r} is not a notebook of this user"
+                + _choices((f"{nb.name} (id {nb.id})" for nb in notebooks), "notebooks")
+            )
         return (chosen[0],)
     if settings.notebook_name:
         exact = [nb for nb in notebooks if nb.name == settings.notebook_name]
         if not exact:
             exact = [nb for nb in notebooks if nb.name.casefold() == settings.notebook_name.casefold()]
         if not exact:
-            raise ConfigError(f"LABARCHIVES_NOTEBOOK_NAME {settings.notebook_name!r} is not a notebook of this user")
+            raise ConfigError(
+                f"LABARCHIVES_NOTEBOOK_NAME {settings.notebook_name!r} is not a notebook of this user"
+                + _choices((nb.name for nb in notebooks), "notebooks")
+            )
         if len(exact) > 1:
             raise ConfigError(
                 f"LABARCHIVES_NOTEBOOK_NAME {settings.notebook_name!r} names {len(exact)} notebooks; "
@@ -296,7 +312,12 @@ async def resolve_scope(source: Source, settings: ScopeSettings) -> Scope:
         level = await source.get_tree_level(nb.id, parent)
         matches = [n for n in level if not n.is_page and n.display_text == name and n.user_access.can_read]
         if len(matches) != 1:
-            problem = "does not exist" if not matches else f"is ambiguous ({len(matches)} folders named {name!r})"
-            raise ConfigError(f"LABARCHIVES_FOLDER_PATH {settings.folder_path!r} {problem} in notebook {nb.name!r}")
+            if matches:
+                problem = f"is ambiguous ({len(matches)} folders named {name!r})"
+            else:
+                where = "/".join(folders) or "the top level"
+                siblings = (n.display_text for n in level if not n.is_page and n.user_access.can_read)
+                problem = f"does not exist: no folder {name!r} in {where}" + _choices(siblings, f"folders in {where}")
+            raise ConfigError(f"LABARCHIVES_FOLDER_PATH {settings.folder_path!r} {problem} (notebook {nb.name!r})")
         parent, folders = matches[0].tree_id, (*folders, name)
     return Scope(source, notebooks, FolderScope(nb.id, parent, folders))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from labmcp import login
+from labmcp.labarchives.models import User
 
 Fake = dict[str, str]
 
@@ -51,10 +52,26 @@ def test_login_resolves_the_uid_and_stores_nothing(fake: Fake, tmp_path: Path) -
     """§2.5 B [DOC]: email + app token redeemed once with user_access_info."""
     done = run_login([sys.executable, "-m", "labmcp"], fake, tmp_path / "home", fake["email"], fake["token"])
     assert done.returncode == 0, done.stderr
-    assert f"LABARCHIVES_UID={fake['uid']}" in done.stdout
+    assert_pasteable(done.stdout, fake["uid"])
     assert fake["token"] not in done.stdout + done.stderr
     assert fake["password"] not in done.stdout + done.stderr
     assert not list((tmp_path / "home").iterdir()), "nothing is written to HOME"
+
+
+def assert_pasteable(stdout: str, uid: str) -> None:
+    """A real shell (sh) and a real JSON parser read the printed lines back to the very uid."""
+    export = next(line.strip() for line in stdout.splitlines() if line.strip().startswith("export LABARCHIVES_UID="))
+    echoed = subprocess.run(
+        ["sh", "-c", f'{export}\nprintf %s "$LABARCHIVES_UID"'], capture_output=True, text=True, check=True
+    )
+    assert echoed.stdout == uid
+    pair = next(line.strip() for line in stdout.splitlines() if line.strip().startswith('"LABARCHIVES_UID":'))
+    assert json.loads("{" + pair + "}") == {"LABARCHIVES_UID": uid}
+
+
+@pytest.mark.parametrize("uid", ["285489257Ho's9^Lt4116011183268315271", 'a"b`c$HOME\\d e;f', "plain123"])
+def test_the_printed_lines_survive_any_uid(uid: str) -> None:
+    assert_pasteable(login.report(User(uid=uid, email="x@example.org", fullname="X", notebooks=())), uid)
 
 
 def test_a_wrong_token_is_refused_with_exit_1(fake: Fake, tmp_path: Path) -> None:
@@ -84,4 +101,4 @@ def test_login_works_from_the_built_pyz(fake: Fake, pyz: Path, tmp_path: Path) -
     python = Path(sys.executable)
     done = run_login([str(python), "-I", str(pyz)], fake, tmp_path / "home", fake["email"], fake["token"])
     assert done.returncode == 0, done.stderr
-    assert f"LABARCHIVES_UID={fake['uid']}" in done.stdout
+    assert_pasteable(done.stdout, fake["uid"])

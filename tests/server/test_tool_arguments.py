@@ -1,8 +1,7 @@
 """Tool argument checks: every wrong argument gets a specific error naming it."""
 
-import pytest
-
 import jsonschema
+import pytest
 
 from labmcp.errors import ConfigError, InvalidArgumentError
 from labmcp.server.tools import BY_NAME, TOOLS, ToolLimits, check_arguments, enabled_tools, tool_list, tool_spec
