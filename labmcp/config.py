@@ -16,7 +16,7 @@ from typing import Literal, NoReturn, TypeVar
 
 from labmcp import __version__
 from labmcp.errors import ConfigError
-from labmcp.labarchives.regions import is_loopback_host, resolve_api_base
+from labmcp.labarchives.regions import is_loopback_host, resolve_api_base, resolve_web_host
 from labmcp.secret import Secret
 
 T = TypeVar("T")
@@ -45,6 +45,8 @@ class LabArchivesSettings:
     max_response_bytes: int = 4 * 1024 * 1024
     max_download_bytes: int = 4 * 1024 * 1024
     max_calls_per_request: int = 100
+    web_host: str = "https://mynotebook.labarchives.com"
+    """Where links point (the web UI, §6.8): the region's host, or ``LABARCHIVES_WEB_HOST``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class ScopeSettings:
     notebook_id: str | None = None
     notebook_name: str | None = None
     folder_path: str | None = None
+    placement_bytes: int = 8 * 1024 * 1024
+    """Byte budget of the placement index (which node sits in which folder, which entry on which page)."""
 
     @property
     def restricted(self) -> bool:
@@ -149,9 +153,20 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("--region", "LABARCHIVES_REGION", "us, ca, au, uk, eu or gov", "us"),
     Option("--api-base", "LABARCHIVES_API_BASE", "custom API base URL; wins over --region"),
+    Option(
+        "--web-host",
+        "LABARCHIVES_WEB_HOST",
+        "web UI host for links to pages (default: the region's, e.g. https://mynotebook.labarchives.com)",
+    ),
     Option("--notebook-id", "LABARCHIVES_NOTEBOOK_ID", "restrict to this notebook id"),
     Option("--notebook-name", "LABARCHIVES_NOTEBOOK_NAME", "restrict to the notebook of this name"),
     Option("--folder-path", "LABARCHIVES_FOLDER_PATH", "restrict to this folder (a/b/c) of the notebook"),
+    Option(
+        "--placement-bytes",
+        "LABMCP_PLACEMENT_BYTES",
+        "byte budget of the index of where pages and entries sit (scope proofs)",
+        "8388608",
+    ),
     Option("--request-interval", "LABARCHIVES_REQUEST_INTERVAL", "seconds between upstream calls", "1.0"),
     Option("--retry-backoff", "LABARCHIVES_RETRY_BACKOFF", "first retry back-off in seconds", "1.0"),
     Option("--max-attempts", "LABARCHIVES_MAX_ATTEMPTS", "attempts per call for 5xx/timeouts (1-3)", "3"),
@@ -363,6 +378,7 @@ def _labarchives(raw: _Raw, demo: bool, demo_base: str | None) -> LabArchivesSet
             raise ConfigError("set LABARCHIVES_UID, or LABARCHIVES_USER and LABARCHIVES_TOKEN")
     return LabArchivesSettings(
         api_base=resolve_api_base(raw.text("region") or "us", demo_base or raw.text("api_base")),
+        web_host=resolve_web_host(raw.text("region") or "us", demo_base or raw.text("api_base"), raw.text("web_host")),
         akid=akid or "",
         secret=Secret(secret or ""),
         uid=uid,
@@ -393,7 +409,12 @@ def _scope(raw: _Raw) -> ScopeSettings:
         raise ConfigError("give LABARCHIVES_NOTEBOOK_ID or LABARCHIVES_NOTEBOOK_NAME, not both")
     if folder and not (notebook_id or notebook_name):
         raise ConfigError("LABARCHIVES_FOLDER_PATH needs LABARCHIVES_NOTEBOOK_ID or LABARCHIVES_NOTEBOOK_NAME")
-    return ScopeSettings(notebook_id=notebook_id, notebook_name=notebook_name, folder_path=folder)
+    return ScopeSettings(
+        notebook_id=notebook_id,
+        notebook_name=notebook_name,
+        folder_path=folder,
+        placement_bytes=raw.integer("placement_bytes", 64 * 1024),
+    )
 
 
 def _log(raw: _Raw) -> LogSettings:

@@ -25,7 +25,8 @@ from labmcp.errors import (
     UpstreamError,
 )
 from labmcp.labarchives.client import LabArchivesClient, open_client
-from labmcp.labarchives.regions import web_host_for
+from labmcp.notebook.links import Links
+from labmcp.notebook.placement import PlacementIndex
 from labmcp.notebook.scope import resolve_scope
 from labmcp.notebook.service import NotebookService, content_limit
 from labmcp.observe import NullObserver, Observer
@@ -106,10 +107,9 @@ async def build_service(
 ) -> NotebookService:
     """Identity, clock and scope: everything that must hold before the first request is served."""
     await client.start()
-    scope = await resolve_scope(client, settings.scope)
-    return NotebookService(
-        client, scope, settings.output, web_host_for(labarchives.api_base), labarchives.max_download_bytes
-    )
+    index = PlacementIndex(labarchives.cache_ttl, settings.scope.placement_bytes, trio.current_time)
+    scope = await resolve_scope(client, settings.scope, index)
+    return NotebookService(client, scope, settings.output, Links(labarchives.web_host), labarchives.max_download_bytes)
 
 
 async def _start(
@@ -253,6 +253,7 @@ async def _demo_fake(nursery: trio.Nursery, labarchives: LabArchivesSettings) ->
     return replace(
         labarchives,
         api_base=fake.base_url,
+        web_host=fake.base_url.removesuffix("/api"),
         akid=creds.akid,
         secret=creds.secret,
         uid=None,

@@ -70,6 +70,8 @@ class FakeConfig:
     shuffle_seed: int | None = None
     search_miss_code: int = 4512
     auth_status: int = 401
+    node_parent: bool = True
+    """Whether ``get_node`` names the parent (``<parent-tree-id>``); §6.3 leaves it open, so both layouts are served."""
     status_map: dict[int, int] = field(default_factory=_default_status_map)
 
     def status_for(self, code: int) -> int:

@@ -173,11 +173,17 @@ def get_tree_level(call: Call) -> El:
 
 
 def get_node(call: Call) -> El:
-    """[INF] ``<tree-tools><node>`` like insert_node's answer, plus parent and entry count."""
+    """[INF] ``<tree-tools><node>`` like insert_node's answer, plus entry count and (``node_parent``) parent.
+
+    §6.3 promises only "node title, user access, entry count, display text and other metadata", so the
+    parent element is a knob: with ``FakeConfig.node_parent`` off the answer has no ``<parent-tree-id>``.
+    """
     nb = _notebook(call)
     node = _node(call, nb, call.require("tree_id"))
     count = len(call.store.page_entries(node.tree_id)) if node.is_page else 0
-    fields = (*_node_fields(call, node), text("parent-tree-id", node.parent_id), integer("entry-count", count))
+    fields = (*_node_fields(call, node), integer("entry-count", count))
+    if call.config.node_parent:
+        fields = (*fields, text("parent-tree-id", node.parent_id))
     return record("tree-tools", record("node", *fields))
 
 

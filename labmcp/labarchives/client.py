@@ -32,6 +32,7 @@ from labmcp.labarchives.models import (
     ROOT_TREE_ID,
     Download,
     Entry,
+    NodeDetails,
     NotebookInfo,
     NotebookRef,
     PageEntries,
@@ -180,7 +181,8 @@ class LabArchivesClient:
         self.cache.put(key, level)
         return level
 
-    async def get_node(self, nbid: str, tree_id: str) -> TreeNode:
+    async def get_node(self, nbid: str, tree_id: str) -> NodeDetails:
+        """One node by id (§6.3), not cached: the scope's placement index keeps what it needs."""
         params = {"uid": self.uid, "nbid": nbid, "tree_id": tree_id}
         return decode.decode_node(await self._xml(protocol.Call.of("tree_tools", "get_node", params)))
 

@@ -18,8 +18,10 @@ from typing import Final
 from labmcp.errors import UpstreamError
 from labmcp.labarchives import wire
 from labmcp.labarchives.models import (
+    ROOT_TREE_ID,
     Comment,
     Entry,
+    NodeDetails,
     NotebookInfo,
     NotebookRef,
     PageEntries,
@@ -215,12 +217,18 @@ def decode_tree_level(root: ET.Element) -> tuple[TreeNode, ...]:
     return tuple(node for node in map(_tree_node, _items(root, "level-nodes", "level-node")) if node.tree_id)
 
 
-def decode_node(root: ET.Element) -> TreeNode:
-    """``get_node``: ``<tree-tools><node>`` (§6.3; layout [INF], so a bare node root is accepted)."""
+def decode_node(root: ET.Element) -> NodeDetails:
+    """``get_node``: ``<tree-tools><node>`` (§6.3; layout [INF], so a bare node root is accepted).
+
+    The parent comes from ``<parent-tree-id>`` when the answer has one (an empty one means the top
+    level, ``0``); without it ``parent_tree_id`` is None and the caller must place the node otherwise.
+    """
     node = _child(root, "node") if root.tag == "tree-tools" else root if root.tag == "node" else None
     if node is None or not text(node, "tree-id"):
         raise UpstreamError("LabArchives get_node returned no node", method="get_node")
-    return _tree_node(node)
+    parent = _child(node, "parent-tree-id")
+    parent_id = None if parent is None else (parent.text or "").strip() or ROOT_TREE_ID
+    return NodeDetails(_tree_node(node), parent_id, integer(node, "entry-count"))
 
 
 def _comment(el: ET.Element) -> Comment:

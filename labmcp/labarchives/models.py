@@ -80,6 +80,20 @@ class TreeNode:
 
 
 @dataclass(frozen=True, slots=True)
+class NodeDetails:
+    """The answer of ``get_node`` (§6.3): the node, and its parent where LabArchives says.
+
+    §6.3 only promises "node title, user access, entry count, display text and other metadata", so
+    ``parent_tree_id`` is None when the answer has no ``<parent-tree-id>`` (``0`` means the notebook's
+    top level) and ``entry_count`` is None when it has no ``<entry-count>``.
+    """
+
+    node: TreeNode
+    parent_tree_id: str | None = None
+    entry_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Comment:
     """One ``<comment>`` of an entry (only with ``comment_data=true``)."""
 

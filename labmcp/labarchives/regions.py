@@ -68,3 +68,21 @@ def resolve_api_base(region: str, custom_base: str | None) -> str:
 def web_host_for(api_base: str) -> str:
     """The browser host that matches an API base, for links back to pages (§6.8)."""
     return WEB_HOSTS.get(api_base, api_base.removesuffix("/api"))
+
+
+def resolve_web_host(region: str, custom_base: str | None, custom_host: str | None) -> str:
+    """The web UI host for links (§1.1, §6.8): ``custom_host``, else the region's, never the API host.
+
+    A custom API base (a proxy, a test server) says nothing about where people read their notebooks,
+    so links follow the region unless ``LABARCHIVES_WEB_HOST`` says otherwise; the fake's demo sets
+    its own host. The host must be an http(s) URL without path, query or credentials.
+    """
+    if custom_host:
+        parts = urlsplit(custom_host.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ConfigError(f"LABARCHIVES_WEB_HOST must be an http(s) URL, got {custom_host!r}")
+        if parts.query or parts.fragment or parts.username or parts.password or parts.path.strip("/"):
+            raise ConfigError("LABARCHIVES_WEB_HOST must be a bare host URL (no path, query or credentials)")
+        return custom_host.strip().rstrip("/")
+    del custom_base  # a custom API base never changes where links point
+    return web_host_for(resolve_api_base(region, None))

@@ -2,33 +2,45 @@
 
 Every tool, resource, completion, prompt and search result passes through ``Scope`` checks, and an
 item outside the scope raises the very same NotFoundError as an item that does not exist, so the
-scope cannot be probed. Placement in the tree is always proven by walking down from the scope
-root (tree levels are cached by the client), never taken from the caller.
+scope cannot be probed. Placement is proven by identity, never by name: a node is inside a folder
+scope only when a chain of tree ids that LabArchives itself reported (``get_node``'s parent, or a
+``get_tree_level`` listing) leads from it up to the scope folder's id. Chains are kept in the
+placement index (``labmcp.notebook.placement``), so a node placed once costs no call while cached.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
+
+import trio
 
 from labmcp.config import ScopeSettings
-from labmcp.errors import ConfigError, NotFoundError
+from labmcp.errors import (
+    ConfigError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    ResourceMissingError,
+)
 from labmcp.labarchives.models import (
     ROOT_TREE_ID,
     Download,
+    NodeDetails,
     NotebookRef,
     PageEntries,
     SearchResults,
     TreeNode,
 )
+from labmcp.notebook.placement import MAX_CHAIN, Placed, PlacementIndex
 
-MAX_WALK_NODES = 50_000
-"""A walk that visits more nodes than this stops: a guard against cyclic or absurd trees."""
+MAX_WALK_LEVELS: Final = 5_000
+"""Folder listings one downward search may read: a guard against cyclic or absurd trees."""
 
-MAX_REMEMBERED = 20_000
-"""Tree paths remembered for quick re-location; the memory is dropped whole when it grows past this."""
+DEFAULT_INDEX_BYTES: Final = 8 * 1024 * 1024
+DEFAULT_INDEX_TTL: Final = 300.0
 
 
 class Source(Protocol):
@@ -37,6 +49,8 @@ class Source(Protocol):
     async def notebooks(self) -> tuple[NotebookRef, ...]: ...
 
     async def get_tree_level(self, nbid: str, parent_tree_id: str = ROOT_TREE_ID) -> tuple[TreeNode, ...]: ...
+
+    async def get_node(self, nbid: str, tree_id: str) -> NodeDetails: ...
 
     async def get_entries_for_page(
         self, nbid: str, page_tree_id: str, entry_data: bool = True, comment_data: bool = False
@@ -49,10 +63,6 @@ class Source(Protocol):
     async def entry_search(
         self, query: str, nbid: str | None = None, page_size: int = 10, page_number: int = 0, entry_data: bool = True
     ) -> SearchResults: ...
-
-    def remember_unknown(self, *key: str) -> None: ...
-
-    def is_unknown(self, *key: str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,13 +97,21 @@ def not_found(kind: str, ident: str) -> NotFoundError:
 
 
 class Scope:
-    """Answers "may this be shown?" for notebooks, tree nodes and search hits; fails closed."""
+    """Answers "may this be shown?" for notebooks, tree nodes and entries; fails closed."""
 
-    def __init__(self, source: Source, notebooks: tuple[NotebookRef, ...], folder: FolderScope | None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        notebooks: tuple[NotebookRef, ...],
+        folder: FolderScope | None,
+        index: PlacementIndex | None = None,
+    ) -> None:
         self._source = source
         self._notebooks = {nb.id: nb for nb in notebooks}
         self.folder = folder
-        self._paths: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.index = (
+            index if index is not None else PlacementIndex(DEFAULT_INDEX_TTL, DEFAULT_INDEX_BYTES, trio.current_time)
+        )
 
     @property
     def notebooks(self) -> tuple[NotebookRef, ...]:
@@ -113,96 +131,126 @@ class Scope:
             return self.folder.tree_id, self.folder.folders
         return ROOT_TREE_ID, ()
 
+    # --- listings and pages ------------------------------------------------------------------------
+
+    async def level(self, nbid: str, parent_tree_id: str) -> tuple[TreeNode, ...]:
+        """The readable children of a folder: from the placement index, else one ``get_tree_level``."""
+        held = self.index.level(nbid, parent_tree_id)
+        if held is not None:
+            return held
+        return self.index.add_level(nbid, parent_tree_id, await self._source.get_tree_level(nbid, parent_tree_id))
+
     async def children(self, nbid: str, parent_tree_id: str, folders: tuple[str, ...]) -> list[Located]:
-        """The readable children of a folder that is already known to be in scope.
-
-        Each child's path from the scope root is remembered (when the parent's is known), so a
-        later ``locate`` can re-prove it along that path instead of walking the whole tree.
-        """
+        """The readable children of a folder that is already known to be in scope (each is placed)."""
         nb = self.notebook(nbid)
-        level = await self._source.get_tree_level(nbid, parent_tree_id)
-        found = [Located(nb, node, folders) for node in level if node.user_access.can_read]
-        chain = self._chain_to(nbid, parent_tree_id)
-        if chain is not None:
-            for located in found:
-                self._remember(nbid, located.node.tree_id, chain)
-        return found
+        return [Located(nb, node, folders) for node in await self.level(nbid, parent_tree_id)]
 
-    async def walk(self, nbid: str) -> AsyncIterator[Located]:
-        """Every readable node in scope in this notebook, breadth first from the scope root."""
-        root_id, root_folders = self.root(nbid)
-        queue: deque[tuple[str, tuple[str, ...]]] = deque([(root_id, root_folders)])
-        seen = {root_id}
-        visited = 0
-        while queue:
-            parent, folders = queue.popleft()
-            for located in await self.children(nbid, parent, folders):
-                visited += 1
-                if visited > MAX_WALK_NODES:
-                    return
-                yield located
-                node = located.node
-                if not node.is_page and node.tree_id not in seen:
-                    seen.add(node.tree_id)
-                    queue.append((node.tree_id, (*folders, node.display_text)))
+    async def entries(self, nbid: str, page_id: str, entry_data: bool = True) -> PageEntries:
+        """A page's entries (the caller has placed the page); each entry id is indexed to the page."""
+        page = await self._source.get_entries_for_page(nbid, page_id, entry_data=entry_data)
+        self.index.add_page_entries(nbid, page_id, (entry.eid for entry in page.entries))
+        return page
+
+    # --- placing a node by id -----------------------------------------------------------------------
 
     async def locate(self, nbid: str, tree_id: str, *, kind: str) -> Located:
-        """Find a node by walking down from the scope root; absent or outside -> not found.
+        """Prove a node lies inside the scope, by ids only; absent or outside -> not found.
 
-        ``kind`` is ``page`` or ``folder`` and must match the node's type. A node this scope has
-        placed before (by a walk, a browse or a search) is re-proven along its remembered path,
-        level by level from the scope root, which costs no call while those levels are cached; a
-        path that no longer holds falls back to the full walk. An id a whole walk did not find is
-        remembered as unknown (in the source's cache, with its lifetime).
+        ``kind`` is ``page`` or ``folder`` and must match the node's type. Costs, cold: one
+        ``get_node`` per link from the node up to the scope folder (or the notebook's top level)
+        that the placement index does not hold yet, where LabArchives names parents; where it does
+        not (§6.3 leaves that open), one ``get_node`` to learn the id exists and then a downward
+        search from the scope root that reads only folders not yet listed. Warm: no call.
         """
-        self.notebook(nbid)
-        chain = self._paths.get((nbid, tree_id))
-        if chain is not None:
-            proven = await self._prove(nbid, chain, tree_id)
-            if proven is not None and proven.node.is_page == (kind == "page"):
-                return proven
-        root_id = self.root(nbid)[0]
-        if self._source.is_unknown("node", nbid, root_id, tree_id):
-            raise not_found(kind, tree_id)
-        async for located in self.walk(nbid):
-            if located.node.tree_id == tree_id:
-                if located.node.is_page == (kind == "page"):
-                    return located
-                break
-        else:
-            # A whole walk did not find it: remember that for the cache's lifetime, so asking again
-            # (a made-up id, a completion) costs nothing instead of another walk.
-            self._source.remember_unknown("node", nbid, root_id, tree_id)
-        raise not_found(kind, tree_id)
-
-    def _chain_to(self, nbid: str, tree_id: str) -> tuple[str, ...] | None:
-        """The folder ids from the scope root down to and including ``tree_id``, if known."""
-        if tree_id == self.root(nbid)[0]:
-            return ()
-        known = self._paths.get((nbid, tree_id))
-        return None if known is None else (*known, tree_id)
-
-    def _remember(self, nbid: str, tree_id: str, chain: tuple[str, ...]) -> None:
-        """Note the folder ids between the scope root and a node (the root itself excluded)."""
-        if len(self._paths) >= MAX_REMEMBERED:
-            self._paths.clear()
-        self._paths[(nbid, tree_id)] = chain
-
-    async def _prove(self, nbid: str, chain: tuple[str, ...], tree_id: str) -> Located | None:
-        """Walk a remembered path down from the scope root; None unless every step still holds."""
-        parent, folders = self.root(nbid)
         nb = self.notebook(nbid)
-        for step in (*chain, tree_id):
-            level = await self._source.get_tree_level(nbid, parent)
-            node = next((n for n in level if n.tree_id == step and n.user_access.can_read), None)
-            if node is None:
+        root_id, _ = self.root(nbid)
+        if tree_id in (ROOT_TREE_ID, root_id) or self.index.is_unknown(nbid, tree_id):
+            raise not_found(kind, tree_id)
+        chain = self.index.chain(nbid, tree_id, root_id)
+        if chain is None:
+            chain = await self._ascend(nbid, tree_id, root_id)
+        if chain is None:
+            chain = await self._descend(nbid, tree_id, root_id)
+        located = self._inside(nb, chain, root_id) if chain else None
+        if located is None:
+            self.index.add_unknown(nbid, tree_id)
+            raise not_found(kind, tree_id)
+        if located.node.is_page != (kind == "page"):
+            raise not_found(kind, tree_id)
+        return located
+
+    def _inside(self, nb: NotebookRef, chain: list[Placed], root_id: str) -> Located | None:
+        """The node of a complete chain as Located, if the chain ends at the scope root."""
+        if chain[-1].parent_id != root_id:
+            return None
+        _, root_folders = self.root(nb.id)
+        names = tuple(placed.node.display_text for placed in reversed(chain[1:]))
+        return Located(nb, chain[0].node, (*root_folders, *names))
+
+    async def _details(self, nbid: str, tree_id: str) -> NodeDetails | None:
+        """``get_node``, with "no such node" and "not yours" both meaning None (never an error)."""
+        try:
+            details = await self._source.get_node(nbid, tree_id)
+        except (ResourceMissingError, PermissionDeniedError, InvalidRequestError):
+            return None
+        if details.node.tree_id != tree_id or not details.node.user_access.can_read:
+            return None
+        return details
+
+    async def _ascend(self, nbid: str, tree_id: str, root_id: str) -> list[Placed] | None:
+        """Walk up with ``get_node``'s parent until the scope root, the top, or a held chain.
+
+        Returns the chain (ending at the scope root or the top level); an empty list when an id on
+        the way is unknown to LabArchives, unreadable, or the parents loop; None when LabArchives
+        does not name parents (the caller then searches downwards).
+        """
+        chain: list[Placed] = []
+        current = tree_id
+        while len(chain) < MAX_CHAIN:
+            held = self.index.chain(nbid, current, root_id) if chain else None
+            if held is not None:
+                return chain + held
+            details = await self._details(nbid, current)
+            if details is None:
+                return []
+            if details.parent_tree_id is None:
                 return None
-            if step == tree_id:
-                return Located(nb, node, folders)
-            if node.is_page:
-                return None
-            parent, folders = node.tree_id, (*folders, node.display_text)
+            placed = Placed(details.node, details.parent_tree_id)
+            if any(p.node.tree_id == placed.node.tree_id for p in chain):
+                return []
+            chain.append(placed)
+            self.index.add_node(nbid, details.node, details.parent_tree_id)
+            if placed.parent_id in (root_id, ROOT_TREE_ID):
+                return chain
+            current = placed.parent_id
+        return []
+
+    async def _descend(self, nbid: str, tree_id: str, root_id: str) -> list[Placed] | None:
+        """Breadth first from the scope root until ``tree_id`` is listed; held levels cost no call.
+
+        Used only where ``get_node`` names no parent. Every listing read is kept in the placement
+        index, so the search resumes where earlier ones stopped instead of walking the tree again.
+        """
+        queue: deque[str] = deque([root_id])
+        seen = {root_id}
+        listed = 0
+        while queue and listed < MAX_WALK_LEVELS:
+            parent = queue.popleft()
+            listed += 1
+            for node in await self.level(nbid, parent):
+                if node.tree_id == tree_id:
+                    return self.index.chain(nbid, tree_id, root_id) or self._chain_from(nbid, node, parent, root_id)
+                if not node.is_page and node.tree_id not in seen:
+                    seen.add(node.tree_id)
+                    queue.append(node.tree_id)
         return None
+
+    def _chain_from(self, nbid: str, node: TreeNode, parent: str, root_id: str) -> list[Placed] | None:
+        """The chain of a node just listed, when the index keeps nothing (caching is off)."""
+        if parent == root_id:
+            return [Placed(node, parent)]
+        above = self.index.chain(nbid, parent, root_id)
+        return None if above is None else [Placed(node, parent), *above]
 
     async def folder_start(self, nbid: str, folder_id: str | None) -> tuple[str, tuple[str, ...]]:
         """Where a browse starts: the scope root, or a folder proven to be inside the scope."""
@@ -212,53 +260,42 @@ class Scope:
         located = await self.locate(nbid, folder_id, kind="folder")
         return located.node.tree_id, located.path
 
-    async def place_hit(self, nbid: str, tree_path: str) -> tuple[bool, Located | None]:
-        """Decide whether a search hit may be shown, and find its page when the path names one.
+    async def known_in_scope(self, nbid: str, *, pages: bool) -> list[tuple[str, str]]:
+        """``(id, name)`` of the pages (or folders) the index places inside the scope.
 
-        A hit is placed by its ``tree-path`` (folders/page title, §6.5), walked name by name from
-        the notebook root. Under a folder scope it is shown only if every page the path can name
-        lies below the scope folder (names may repeat: fail closed). Hits without a notebook id
-        (Inbox) are never shown under a restricted scope.
+        Lists at most one more folder first (one call): the shallowest folder inside the scope whose
+        listing is not held, so each completion costs at most one call and the next reaches further.
         """
-        if not nbid or nbid not in self._notebooks:
-            return False, None
-        candidates = await self._pages_named(nbid, tree_path)
-        if self.folder is not None and self.folder.nbid == nbid:
-            inside = bool(candidates) and all(self.folder.tree_id in chain for _, chain in candidates)
-            if not inside:
-                return False, None
-        if len(candidates) != 1:
-            return True, None
-        page, chain = candidates[0]
-        if self.folder is not None and self.folder.nbid == nbid:
-            chain = chain[chain.index(self.folder.tree_id) + 1 :]
-        self._remember(nbid, page.node.tree_id, chain)
-        return True, page
+        root_id, _ = self.root(nbid)
+        pending = self._first_unlisted(nbid, root_id)
+        if pending is not None:
+            await self.level(nbid, pending)
+        known = []
+        for placed in self.index.known_nodes(nbid):
+            if placed.node.is_page == pages and self.placed_in_scope(nbid, placed.node.tree_id) is not None:
+                known.append((placed.node.tree_id, placed.node.display_text))
+        return known
 
-    async def _pages_named(self, nbid: str, tree_path: str) -> list[tuple[Located, tuple[str, ...]]]:
-        nb = self.notebook(nbid)
-        names = [part for part in tree_path.strip("/").split("/") if part]
-        if not names:
-            return []
-        frontier: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(ROOT_TREE_ID, (), ())]
-        for depth, name in enumerate(names):
-            last = depth == len(names) - 1
-            next_frontier: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
-            found: list[tuple[Located, tuple[str, ...]]] = []
-            for parent, folders, ancestors in frontier:
-                for node in await self._source.get_tree_level(nbid, parent):
-                    if node.display_text != name or not node.user_access.can_read:
-                        continue
-                    if last and node.is_page:
-                        found.append((Located(nb, node, folders), ancestors))
-                    elif not last and not node.is_page:
-                        next_frontier.append((node.tree_id, (*folders, name), (*ancestors, node.tree_id)))
-            if last:
-                return found
-            if len(next_frontier) > 64:
-                return []  # too many same-named folders to decide: fail closed
-            frontier = next_frontier
-        return []
+    def _first_unlisted(self, nbid: str, root_id: str) -> str | None:
+        """The shallowest folder in scope whose listing the index does not hold (breadth first)."""
+        queue: deque[str] = deque([root_id])
+        seen = {root_id}
+        while queue and len(seen) < MAX_WALK_LEVELS:
+            folder = queue.popleft()
+            level = self.index.level(nbid, folder)
+            if level is None:
+                return folder
+            for node in level:
+                if not node.is_page and node.tree_id not in seen:
+                    seen.add(node.tree_id)
+                    queue.append(node.tree_id)
+        return None
+
+    def placed_in_scope(self, nbid: str, tree_id: str) -> Located | None:
+        """A node whose whole chain to the scope root is held (no call), else None."""
+        root_id, _ = self.root(nbid)
+        chain = self.index.chain(nbid, tree_id, root_id)
+        return None if chain is None else self._inside(self.notebook(nbid), chain, root_id)
 
 
 def _choices(names: Iterable[str], what: str, most: int = 20) -> str:
@@ -299,12 +336,12 @@ def _pick_notebook(available: Iterable[NotebookRef], settings: ScopeSettings) ->
     return notebooks
 
 
-async def resolve_scope(source: Source, settings: ScopeSettings) -> Scope:
+async def resolve_scope(source: Source, settings: ScopeSettings, index: PlacementIndex | None = None) -> Scope:
     """Turn names and paths into concrete ids at start; a name or path that does not exist is a
     ConfigError, so a typo stops the server instead of silently widening or emptying the scope."""
     notebooks = _pick_notebook(await source.notebooks(), settings)
     if not settings.folder_path:
-        return Scope(source, notebooks, None)
+        return Scope(source, notebooks, None, index)
     nb = notebooks[0]
     parent: str = ROOT_TREE_ID
     folders: tuple[str, ...] = ()
@@ -320,4 +357,4 @@ async def resolve_scope(source: Source, settings: ScopeSettings) -> Scope:
                 problem = f"does not exist: no folder {name!r} in {where}" + _choices(siblings, f"folders in {where}")
             raise ConfigError(f"LABARCHIVES_FOLDER_PATH {settings.folder_path!r} {problem} (notebook {nb.name!r})")
         parent, folders = matches[0].tree_id, (*folders, name)
-    return Scope(source, notebooks, FolderScope(nb.id, parent, folders))
+    return Scope(source, notebooks, FolderScope(nb.id, parent, folders), index)

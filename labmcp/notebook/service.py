@@ -12,35 +12,29 @@ import logging
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 from labmcp.config import OutputSettings
 from labmcp.errors import InvalidArgumentError, LabArchivesError, NotFoundError
 from labmcp.labarchives.models import PART_ATTACHMENT, Download, Entry, NotebookRef, PageEntries
 from labmcp.notebook import uris
+from labmcp.notebook.answers import Rendered, check_index, iso
 from labmcp.notebook.budget import slice_text
-from labmcp.notebook.excerpts import IMAGE_TYPES, attachment_kind, snippet
+from labmcp.notebook.excerpts import IMAGE_TYPES, attachment_kind
+from labmcp.notebook.links import Links
 from labmcp.notebook.markdown import fenced
 from labmcp.notebook.render import FRAME_END, format_size, render_page
 from labmcp.notebook.scope import Located, Scope, Source, not_found
+from labmcp.notebook.search import Searcher
+
+__all__ = ["AttachmentAnswer", "Blob", "NotebookService", "Rendered", "ResourceRef", "content_limit"]
 
 audit_log = logging.getLogger("labmcp.audit")
 
 MAX_BROWSE_NODES = 500
-MAX_QUERY_CHARS = 500
 STRUCTURE_RESERVE = 2_000
 RENDERED_PAGES = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """A tool's answer: Markdown for the model and the same facts as JSON-ready data."""
-
-    markdown: str
-    structured: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,26 +72,17 @@ def content_limit(output: OutputSettings) -> int:
     return max(1_000, (output.max_chars - STRUCTURE_RESERVE) // 2)
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def _check_index(name: str, value: int, limit: int | None = None) -> None:
-    if value < 0 or (limit is not None and value > limit):
-        bound = f" and <= {limit}" if limit is not None else ""
-        raise InvalidArgumentError(f"{name} must be >= 0{bound}, got {value}")
-
-
 class NotebookService:
     """The read operations of labmcp over one scope and one LabArchives source."""
 
-    def __init__(self, source: Source, scope: Scope, output: OutputSettings, web_host: str, download_cap: int) -> None:
+    def __init__(self, source: Source, scope: Scope, output: OutputSettings, links: Links, download_cap: int) -> None:
         self._source = source
         self._download_cap = download_cap
         self.scope = scope
         self._output = output
         self._limit = content_limit(output)
-        self._web_host = web_host.rstrip("/")
+        self._links = links
+        self._searcher = Searcher(source, scope, links, self._limit)
         self._rendered: OrderedDict[tuple[str, str], tuple[PageEntries, Located, str]] = OrderedDict()
 
     @property
@@ -106,8 +91,8 @@ class NotebookService:
         return self._limit
 
     def page_link(self, nbid: str, page_id: str) -> str:
-        """A browser link to a page; the URL shape is what labapi builds (§6.8 [CODE], undocumented)."""
-        return f"{self._web_host}/{quote(nbid, safe='')}/page/{quote(page_id, safe='')}"
+        """A browser link to a page, from the one link builder (``labmcp.notebook.links``)."""
+        return self._links.page(nbid, page_id)
 
     def _audit(self, tool: str, **facts: object) -> None:
         audit_log.info(
@@ -195,7 +180,7 @@ class NotebookService:
 
     async def _page(self, nbid: str, page_id: str) -> tuple[Located, tuple[Entry, ...], str]:
         located = await self.scope.locate(nbid, page_id, kind="page")
-        page = await self._source.get_entries_for_page(nbid, page_id, entry_data=True)
+        page = await self.scope.entries(nbid, page_id, entry_data=True)
         key = (nbid, page_id)
         remembered = self._rendered.get(key)
         if remembered is not None and remembered[0] is page and remembered[1] == located:
@@ -209,7 +194,7 @@ class NotebookService:
             folder_path=located.folder_path,
             page_title=located.node.display_text,
             page_id=page_id,
-            last_modified=_iso(max(updated)) if updated else None,
+            last_modified=iso(max(updated)) if updated else None,
             link=self.page_link(nbid, page_id),
             entries=page.entries,
         )
@@ -220,7 +205,7 @@ class NotebookService:
 
     async def read_page(self, nbid: str, page_id: str, start_index: int = 0, max_chars: int | None = None) -> Rendered:
         limit = self._content_limit(max_chars)
-        _check_index("start_index", start_index)
+        check_index("start_index", start_index)
         located, entries, text = await self._page(nbid, page_id)
         piece = slice_text(text, start_index, limit)
         body = piece.text
@@ -270,79 +255,19 @@ class NotebookService:
 
     # --- search -------------------------------------------------------------------------------
 
-    async def search(self, query: str, nbid: str | None = None, limit: int = 10, page: int = 0) -> Rendered:
-        query = query.strip()
-        if not query:
-            raise InvalidArgumentError("query must not be empty")
-        if len(query) > MAX_QUERY_CHARS:
-            raise InvalidArgumentError(f"query must be at most {MAX_QUERY_CHARS} characters, got {len(query)}")
-        if not 1 <= limit <= 50:
-            raise InvalidArgumentError(f"limit must be between 1 and 50, got {limit}")
-        _check_index("page", page, 10_000)
-        if nbid is not None:
-            targets: list[str | None] = [self.scope.notebook(nbid).id]
-        elif self.scope.folder is not None or len(self.scope.notebooks) == 1:
-            targets = [nb.id for nb in self.scope.notebooks]
-        else:
-            targets = [None]
-        hits: list[dict[str, Any]] = []
-        total_found = 0
-        withheld = 0
-        for target in targets:
-            results = await self._source.entry_search(query, nbid=target, page_size=limit, page_number=page)
-            total_found += results.total_found
-            for entry in results.entries:
-                hit = await self._hit(entry, target, query)
-                if hit is None:
-                    withheld += 1
-                else:
-                    hits.append(hit)
-        hits = hits[:limit]
-        lines = [f"# Search: {query}", "", f"{len(hits)} result(s) on result page {page}."]
-        for n, hit in enumerate(hits, 1):
-            where = " / ".join(p for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
-            updated = hit["updated_at"] or "?"
-            lines += [
-                "",
-                f"{n}. **{where}** — entry `{hit['entry_id']}` ({hit['part_type']}), updated {updated}",
-                f"   page id `{hit['page_id']}` — {hit['link']}" if hit["page_id"] else f"   {hit['link']}",
-                f"   > {hit['snippet']}" if hit["snippet"] else "",
-            ]
-        if len(hits) == limit:
-            lines += ["", f"More results may exist: call search again with page={page + 1}."]
-        self._audit("search", notebook=nbid, page=page, hits=len(hits))
-        structured = {"query": query, "page": page, "limit": limit, "results": hits}
-        return Rendered(self._fit("\n".join(line for line in lines if line is not None), "results"), structured)
-
-    async def _hit(self, entry: Entry, target: str | None, query: str) -> dict[str, Any] | None:
-        nbid = entry.nbid or target or ""
-        allowed, located = await self.scope.place_hit(nbid, entry.tree_path)
-        if not allowed:
-            return None
-        nb_name = self.scope.notebook(nbid).name
-        page_id = located.node.tree_id if located else None
-        folder_path = located.folder_path if located else "/".join(entry.tree_path.split("/")[:-1])
-        title = located.node.display_text if located else entry.tree_path.split("/")[-1]
-        link = entry.entry_url or (self.page_link(nbid, page_id) if page_id else "")
-        return {
-            "notebook_id": nbid,
-            "notebook_name": nb_name,
-            "folder_path": folder_path,
-            "page_title": title,
-            "page_id": page_id,
-            "entry_id": entry.eid,
-            "part_type": entry.part_type,
-            "snippet": snippet(entry, query),
-            "updated_at": _iso(entry.updated_at),
-            "link": link,
-            "uri": uris.page_uri(nbid, page_id) if page_id else None,
-        }
+    async def search(
+        self, query: str, nbid: str | None = None, limit: int = 10, page: int = 0, cursor: str | None = None
+    ) -> Rendered:
+        """LabArchives' search with every hit proven inside the scope (see ``labmcp.notebook.search``)."""
+        answer = await self._searcher.search(query, nbid, limit, page, cursor)
+        self._audit("search", notebook=nbid, page=page, hits=len(answer.structured["results"]))
+        return answer
 
     # --- attachments ----------------------------------------------------------------------------
 
     async def _attachment_entry(self, nbid: str, page_id: str, eid: str) -> tuple[Located, Entry]:
         located = await self.scope.locate(nbid, page_id, kind="page")
-        page = await self._source.get_entries_for_page(nbid, page_id, entry_data=False)
+        page = await self.scope.entries(nbid, page_id, entry_data=False)
         for entry in page.entries:
             if entry.eid == eid:
                 if entry.part_type != PART_ATTACHMENT:
@@ -354,7 +279,7 @@ class NotebookService:
         self, nbid: str, page_id: str, eid: str, start_index: int = 0, max_chars: int | None = None
     ) -> AttachmentAnswer:
         limit = self._content_limit(max_chars)
-        _check_index("start_index", start_index)
+        check_index("start_index", start_index)
         located, entry = await self._attachment_entry(nbid, page_id, eid)
         kind = attachment_kind(entry)
         uri = uris.attachment_uri(nbid, page_id, eid)
@@ -502,24 +427,31 @@ class NotebookService:
     def complete_notebooks(self, prefix: str) -> list[str]:
         return _complete(((nb.id, nb.name) for nb in self.scope.notebooks), prefix)
 
-    async def complete_nodes(self, nbid: str, prefix: str, *, pages: bool) -> list[str]:
+    async def complete_nodes(self, nbid: str, text: str, *, pages: bool) -> list[str]:
+        """Ids of folders or pages in scope whose id starts with, or whose name contains, ``text``.
+
+        Answered from what the placement index holds plus at most one folder listing (one call):
+        the shallowest folder in scope not listed yet, so repeated completions reach deeper.
+        """
         try:
             self.scope.notebook(nbid)
         except NotFoundError:
             return []
-        pairs = [
-            (loc.node.tree_id, loc.node.display_text)
-            async for loc in self.scope.walk(nbid)
-            if loc.node.is_page == pages
-        ]
-        return _complete(pairs, prefix)
+        return _complete(await self.scope.known_in_scope(nbid, pages=pages), text)
 
     def notebook(self, nbid: str) -> NotebookRef:
         return self.scope.notebook(nbid)
 
 
-def _complete(pairs: Iterable[tuple[str, str]], prefix: str) -> list[str]:
-    """Ids whose id or name starts with (or whose name contains) the typed prefix; at most 100."""
-    low = prefix.casefold()
-    starts = [ident for ident, name in pairs if ident.startswith(prefix) or name.casefold().startswith(low)]
-    return starts[:100]
+def _complete(pairs: Iterable[tuple[str, str]], text: str) -> list[str]:
+    """Ids whose id or name starts with ``text`` first, then those whose name contains it; at most 100."""
+    low = text.casefold()
+    starts: list[str] = []
+    contains: list[str] = []
+    for ident, name in pairs:
+        folded = name.casefold()
+        if ident.startswith(text) or folded.startswith(low):
+            starts.append(ident)
+        elif low in folded:
+            contains.append(ident)
+    return (starts + contains)[:100]

@@ -15,7 +15,8 @@ from typing import Any
 import mcp_types as types
 
 from labmcp.errors import ConfigError, InvalidArgumentError
-from labmcp.notebook.service import NotebookService, Rendered
+from labmcp.notebook.answers import Rendered
+from labmcp.notebook.service import NotebookService
 from labmcp.server.icons import tool_icons
 
 MAX_ID_CHARS = 1024
@@ -193,12 +194,14 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Search notebooks",
         'Search entries with LabArchives\' own search (words, "quoted phrases", AND/OR/NOT). Each result names '
         "notebook, folder path, page title and id, entry id, a snippet, when it changed and a link. Use "
-        "read_page on a result's page_id to read it.",
+        "read_page on a result's page_id to read it. When more results may exist the answer gives a cursor: "
+        "pass it back (with the same query, notebook_id and limit) for the next results.",
         (
             Param("query", "string", "What to search for.", required=True),
             Param("notebook_id", "string", "Only this notebook; omit to search every notebook in scope."),
             Param("limit", "integer", "Results per page (1-50).", False, 10, 1, 50),
-            Param("page", "integer", "Result page, from 0.", False, 0, 0),
+            Param("page", "integer", "Result page, from 0 (counted in results shown).", False, 0, 0, 10_000),
+            Param("cursor", "string", "Continue a search where its previous answer stopped (its next_cursor)."),
         ),
         _obj(
             {
@@ -224,8 +227,11 @@ TOOLS: tuple[ToolSpec, ...] = (
                         ("notebook_id", "entry_id", "page_id"),
                     ),
                 },
+                "complete": _B,
+                "next_cursor": _S_NULL,
+                "snippets_shortened": _B,
             },
-            ("query", "results"),
+            ("query", "results", "complete", "next_cursor"),
         ),
     ),
     ToolSpec(
@@ -387,7 +393,7 @@ async def call_tool(
     if name == "read_page":
         return _result(await service.read_page(a["notebook_id"], a["page_id"], a["start_index"], a["max_chars"]))
     if name == "search":
-        return _result(await service.search(a["query"], a["notebook_id"], a["limit"], a["page"]))
+        return _result(await service.search(a["query"], a["notebook_id"], a["limit"], a["page"], a["cursor"]))
     answer = await service.get_attachment(
         a["notebook_id"], a["page_id"], a["entry_id"], a["start_index"], a["max_chars"]
     )

@@ -299,8 +299,9 @@ async def test_node_entry_notebook_thumb_and_attachment_search_methods(fake: Fak
         assert info.id == nb.id and info.name == nb.name
         assert (await client.max_file_size() or 0) > 0
         folder = next(n for n in await client.get_tree_level(nb.id) if not n.is_page)
-        node = await client.get_node(nb.id, folder.tree_id)
-        assert node.tree_id == folder.tree_id and node.display_text == folder.display_text
+        details = await client.get_node(nb.id, folder.tree_id)
+        assert details.node.tree_id == folder.tree_id and details.node.display_text == folder.display_text
+        assert details.parent_tree_id == "0"
         images = await client.attachment_search(extension="png", nbid=nb.id)
         assert images.entries and all(e.attach_file_name.endswith(".png") for e in images.entries)
         png = images.entries[0]

@@ -1,20 +1,24 @@
 """The scope fails closed: out-of-scope ids look exactly like absent ones, on every path."""
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pytest
+import trio
 
 from labmcp.config import ScopeSettings
-from labmcp.errors import ConfigError, NotFoundError
+from labmcp.errors import ConfigError, NotFoundError, PermissionDeniedError, ResourceMissingError
 from labmcp.labarchives.models import (
     Download,
+    NodeDetails,
     NotebookRef,
     PageEntries,
     SearchResults,
     TreeNode,
     UserAccess,
 )
-from labmcp.notebook.scope import Scope, resolve_scope
+from labmcp.notebook.placement import PlacementIndex
+from labmcp.notebook.scope import resolve_scope
 
 NB1 = NotebookRef("nb1", "Lab A", True)
 NB2 = NotebookRef("nb2", "Lab B")
@@ -30,36 +34,48 @@ def page(tid: str, name: str, readable: bool = True) -> TreeNode:
 
 @dataclass
 class TreeSource:
-    """An in-memory LabArchives tree: the smallest real implementation of the Source protocol."""
+    """An in-memory LabArchives tree: the smallest real implementation of the Source protocol.
+
+    ``parents`` picks the ``get_node`` layout: with the parent's id (as our fake serves by default)
+    or without (§6.3 leaves it open). ``calls`` counts every call, by method.
+    """
 
     levels: dict[tuple[str, str], tuple[TreeNode, ...]] = field(default_factory=dict)
-    calls: int = 0
-    unknown: set[tuple[str, ...]] = field(default_factory=set)
+    parents: bool = True
+    calls: Counter[str] = field(default_factory=Counter)
 
     async def notebooks(self) -> tuple[NotebookRef, ...]:
         return (NB1, NB2)
 
     async def get_tree_level(self, nbid: str, parent_tree_id: str = "0") -> tuple[TreeNode, ...]:
-        self.calls += 1
+        self.calls["get_tree_level"] += 1
         return self.levels.get((nbid, parent_tree_id), ())
 
+    async def get_node(self, nbid: str, tree_id: str) -> NodeDetails:
+        self.calls["get_node"] += 1
+        for (nb, parent), nodes in self.levels.items():
+            for node in nodes:
+                if nb == nbid and node.tree_id == tree_id:
+                    if not node.user_access.can_read:
+                        raise PermissionDeniedError("no", code=4501)
+                    return NodeDetails(node, parent if self.parents else None)
+        raise ResourceMissingError("no such node", code=4517)
+
     async def get_entries_for_page(self, nbid, page_tree_id, entry_data=True, comment_data=False) -> PageEntries:
+        self.calls["get_entries_for_page"] += 1
         return PageEntries((), 0)
 
     async def entry_attachment(self, eid: str, max_bytes: int) -> Download:
         raise AssertionError("not used")
 
+    async def entry_thumb(self, eid: str, max_bytes: int) -> Download:
+        raise AssertionError("not used")
+
     async def entry_search(self, query, nbid=None, page_size=10, page_number=0, entry_data=True) -> SearchResults:
         return SearchResults((), 0, 0)
 
-    def remember_unknown(self, *key: str) -> None:
-        self.unknown.add(key)
 
-    def is_unknown(self, *key: str) -> bool:
-        return key in self.unknown
-
-
-def tree() -> TreeSource:
+def tree(parents: bool = True) -> TreeSource:
     return TreeSource(
         {
             ("nb1", "0"): (folder("f1", "Projects"), folder("f2", "Admin"), page("p0", "Welcome")),
@@ -68,7 +84,8 @@ def tree() -> TreeSource:
             ("nb1", "f2"): (page("p3", "Budget"), folder("f21", "Cells")),
             ("nb1", "f21"): (page("p4", "Passage 12"),),
             ("nb2", "0"): (page("q1", "Other lab"),),
-        }
+        },
+        parents,
     )
 
 
@@ -125,65 +142,91 @@ async def test_unresolvable_scope_stops_the_server(settings: ScopeSettings, mess
         await resolve_scope(tree(), settings)
 
 
-async def test_search_hits_are_placed_by_path_and_fail_closed() -> None:
-    scope = await resolve_scope(tree(), ScopeSettings(notebook_id="nb1", folder_path="Projects"))
-    allowed, located = await scope.place_hit("nb1", "Projects/Cells/Passage 12")
-    assert allowed and located is not None and located.node.tree_id == "p2"
-    assert await scope.place_hit("nb1", "Admin/Cells/Passage 12") == (False, None)
-    assert await scope.place_hit("nb2", "Other lab") == (False, None)
-    assert await scope.place_hit("", "Inbox") == (False, None)
-    assert await scope.place_hit("nb1", "Projects/Nowhere") == (False, None)
+LAYOUTS = pytest.mark.parametrize("parents", [True, False], ids=["get_node-with-parent", "get_node-without-parent"])
 
 
-async def test_ambiguous_paths_are_withheld_under_a_folder_scope() -> None:
-    source = tree()
-    source.levels[("nb1", "0")] = (*source.levels[("nb1", "0")], folder("f9", "Projects"))
-    source.levels[("nb1", "f9")] = (folder("f91", "Cells"),)
-    source.levels[("nb1", "f91")] = (page("p9", "Passage 12"),)
-    at_start = await resolve_scope(tree(), ScopeSettings(notebook_id="nb1", folder_path="Projects"))
-    scope = Scope(source, at_start.notebooks, at_start.folder)  # a twin folder appeared after start
-    assert await scope.place_hit("nb1", "Projects/Cells/Passage 12") == (False, None)
+@LAYOUTS
+async def test_both_get_node_layouts_place_the_same_way(parents: bool) -> None:
+    scope = await resolve_scope(tree(parents), ScopeSettings(notebook_id="nb1", folder_path="Projects"))
+    assert (await scope.locate("nb1", "p2", kind="page")).path == ("Projects", "Cells", "Passage 12")
+    for outside in ("p0", "p3", "p4", "q1", "nope"):
+        with pytest.raises(NotFoundError):
+            await scope.locate("nb1", outside, kind="page")
 
 
-async def test_a_placed_page_is_re_proven_along_its_path_not_by_a_whole_walk() -> None:
+async def test_with_parents_a_cold_page_costs_one_get_node_per_level_and_never_lists_a_folder() -> None:
     source = tree()
     scope = await resolve_scope(source, ScopeSettings())
-    await scope.locate("nb1", "p4", kind="page")  # a full walk places every node on the way
-    source.calls = 0
-    located = await scope.locate("nb1", "p4", kind="page")
-    assert located.folder_path == "Admin/Cells"
-    assert source.calls == 3  # root, Admin, Admin/Cells: the remembered path only
+    source.calls.clear()
+    located = await scope.locate("nb1", "p2", kind="page")
+    assert located.folder_path == "Projects/Cells"
+    assert source.calls == Counter(get_node=3)  # the page, Cells, Projects: depth 2 -> 3 calls
 
 
-async def test_a_search_hit_placement_makes_the_next_read_cheap() -> None:
-    source = tree()
-    scope = await resolve_scope(source, ScopeSettings())
-    allowed, hit = await scope.place_hit("nb1", "Admin/Cells/Passage 12")
-    assert allowed and hit is not None and hit.node.tree_id == "p4"
-    source.calls = 0
-    assert (await scope.locate("nb1", "p4", kind="page")).folder_path == "Admin/Cells"
-    assert source.calls == 3
+async def test_a_page_once_placed_is_never_walked_again_while_cached() -> None:
+    for parents in (True, False):
+        source = tree(parents)
+        scope = await resolve_scope(source, ScopeSettings())
+        await scope.locate("nb1", "p4", kind="page")
+        source.calls.clear()
+        assert (await scope.locate("nb1", "p4", kind="page")).folder_path == "Admin/Cells"
+        assert (await scope.locate("nb1", "p3", kind="page")).folder_path == "Admin"
+        assert sum(source.calls.values()) == (1 if parents else 0)  # p3: its parent Admin is already placed
 
 
-async def test_a_remembered_page_moved_out_of_the_scope_folder_is_not_found() -> None:
-    """Fail closed: a remembered path is re-proven, never trusted."""
-    source = tree()
+@LAYOUTS
+async def test_unknown_ids_are_remembered_as_unknown(parents: bool) -> None:
+    source = tree(parents)
     scope = await resolve_scope(source, ScopeSettings(notebook_id="nb1", folder_path="Projects"))
+    for ident in ("nope", "p3"):  # absent, and present but outside the scope
+        with pytest.raises(NotFoundError):
+            await scope.locate("nb1", ident, kind="page")
+        source.calls.clear()
+        with pytest.raises(NotFoundError):
+            await scope.locate("nb1", ident, kind="page")
+        assert not source.calls, ident
+
+
+async def test_without_parents_the_downward_search_resumes_instead_of_walking_again() -> None:
+    source = tree(parents=False)
+    scope = await resolve_scope(source, ScopeSettings())
+    await scope.locate("nb1", "p2", kind="page")  # lists the top, Projects, Admin, Cells (BFS order)
+    listed = source.calls["get_tree_level"]
+    source.calls.clear()
+    await scope.locate("nb1", "p4", kind="page")  # Admin/Cells: only that one folder is new
+    assert source.calls == Counter(get_node=1, get_tree_level=1)
+    assert listed <= 4
+
+
+async def test_completion_answers_from_the_index_plus_one_level() -> None:
+    source = tree()
+    scope = await resolve_scope(source, ScopeSettings())
+    source.calls.clear()
+    first = await scope.known_in_scope("nb1", pages=True)
+    assert dict(first) == {"p0": "Welcome"} and source.calls == Counter(get_tree_level=1)
+    second = await scope.known_in_scope("nb1", pages=True)
+    assert dict(second) == {"p0": "Welcome", "p1": "Plan"} and source.calls == Counter(get_tree_level=2)
+
+
+async def test_a_placed_page_moved_out_of_the_scope_is_not_found_once_the_index_expires(
+    autojump_clock: object,
+) -> None:
+    """Fail closed: placements last as long as the cache (they are never trusted forever)."""
+    source = tree()
+    index = PlacementIndex(60.0, 1 << 20, trio.current_time)
+    scope = await resolve_scope(source, ScopeSettings(notebook_id="nb1", folder_path="Projects"), index)
     await scope.locate("nb1", "p2", kind="page")
     source.levels[("nb1", "f11")] = ()
     source.levels[("nb1", "f2")] = (page("p2", "Passage 12"),)
+    await trio.sleep(61)
     with pytest.raises(NotFoundError):
         await scope.locate("nb1", "p2", kind="page")
 
 
-async def test_an_id_no_walk_found_is_remembered_and_costs_no_second_walk() -> None:
-    """A made-up page id walks the tree once; asking again costs no call until the cache forgets."""
-    source = tree()
-    scope = await resolve_scope(source, ScopeSettings())
-    with pytest.raises(NotFoundError):
-        await scope.locate("nb1", "made-up", kind="page")
-    first = source.calls
-    assert first >= 4
-    with pytest.raises(NotFoundError):
-        await scope.locate("nb1", "made-up", kind="page")
-    assert source.calls == first
+async def test_the_index_stays_within_its_byte_budget() -> None:
+    index = PlacementIndex(60.0, 20_000, trio.current_time)
+    for n in range(1_000):
+        index.add_node("nb1", page(f"p{n}", f"Page {n}" * 5), "0")
+        index.add_page_entries("nb1", f"p{n}", [f"e{n}a", f"e{n}b"])
+        assert index.bytes_used <= 20_000
+    assert index.node("nb1", "p999") is not None and index.node("nb1", "p0") is None

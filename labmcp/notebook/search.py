@@ -1,0 +1,379 @@
+"""Search: LabArchives' full-text search, with every hit proven to be inside the scope by identity.
+
+A hit of ``entry_search`` (§6.5) names its entry id, notebook id and a ``tree-path`` of names. Names
+are not identity (a top-level page may be *named* ``Protocols/Bradford assay``), so a hit is shown
+only when its entry id is found among the entries of a page that the scope has placed by tree ids:
+
+1. the placement index already knows the entry's page (an earlier page read listed the entry), or
+2. the ``tree-path`` is used as a *hint* to find candidate pages below the scope root, reading only
+   folders inside the scope; a candidate counts only if its own entries (``get_entries_for_page``)
+   contain the hit's entry id. Everything else is withheld, silently.
+
+Pages of results are filled with proven hits by reading further upstream result pages (``SCAN_PAGE``
+matches each, without entry data), at most ``MAX_SCAN_CALLS`` per answer; the cursor that continues
+a search is opaque and authenticated, so it does not reveal how many withheld matches were skipped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import Any, Final
+
+from labmcp.errors import InvalidArgumentError, NotFoundError
+from labmcp.labarchives.models import Entry
+from labmcp.notebook import uris
+from labmcp.notebook.answers import Rendered, check_index, iso
+from labmcp.notebook.excerpts import SEARCH_SNIPPET_CHARS, snippet
+from labmcp.notebook.links import Links
+from labmcp.notebook.render import FRAME_END, FRAME_START
+from labmcp.notebook.scope import Located, Scope, Source
+
+SCAN_PAGE: Final = 50
+"""Upstream matches per ``entry_search`` call while scanning (no entry data, so answers stay small)."""
+
+MAX_SCAN_CALLS: Final = 10
+"""``entry_search`` calls one answer may make: at most 500 upstream matches are checked per answer."""
+
+MAX_CANDIDATES: Final = 8
+"""Pages one ``tree-path`` may name (names repeat, and may contain ``/``); beyond that: withheld."""
+
+MAX_QUERY_CHARS: Final = 500
+MAX_LIMIT: Final = 50
+MIN_SNIPPET_CHARS: Final = 40
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A proven hit: the page it is on, the entry as that page lists it, and where it came from."""
+
+    located: Located
+    entry: Entry
+    target: int
+    offset: int
+
+
+class CursorCodec:
+    """Opaque search cursors: an upstream position, encrypted and authenticated with a per-process key.
+
+    The position (which notebook, how many upstream matches are behind) would tell how many withheld
+    matches were skipped, so it is never shown. A cursor is bound to its query, notebook and limit.
+    """
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._key = key or secrets.token_bytes(32)
+
+    def _stream(self, nonce: bytes) -> bytes:
+        return hashlib.blake2b(nonce, key=self._key, digest_size=8, person=b"labmcp-cursor").digest()
+
+    def _tag(self, body: bytes, binding: str) -> bytes:
+        return hmac.new(self._key, body + binding.encode("utf-8", "surrogatepass"), "sha256").digest()[:12]
+
+    def encode(self, binding: str, target: int, offset: int) -> str:
+        nonce = secrets.token_bytes(8)
+        plain = struct.pack(">II", target, offset)
+        body = nonce + bytes(a ^ b for a, b in zip(plain, self._stream(nonce), strict=True))
+        return base64.urlsafe_b64encode(body + self._tag(body, binding)).decode("ascii").rstrip("=")
+
+    def decode(self, binding: str, cursor: str) -> tuple[int, int]:
+        """The position of a cursor this process made for the same search; else InvalidArgumentError."""
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except ValueError:
+            raw = b""
+        body, tag = raw[:16], raw[16:]
+        if len(raw) != 28 or not hmac.compare_digest(tag, self._tag(body, binding)):
+            raise InvalidArgumentError(
+                "cursor is not valid for this search (it belongs to another query, notebook or limit, or to "
+                "an earlier server run); search again without a cursor"
+            )
+        plain = bytes(a ^ b for a, b in zip(body[8:], self._stream(body[:8]), strict=True))
+        target, offset = struct.unpack(">II", plain)
+        return target, offset
+
+
+class Searcher:
+    """``search``: scan upstream results, prove each hit's placement, fill a page, render it in budget."""
+
+    def __init__(self, source: Source, scope: Scope, links: Links, budget: int, codec: CursorCodec | None = None):
+        self._source = source
+        self._scope = scope
+        self._links = links
+        self._budget = budget
+        self._codec = codec or CursorCodec()
+
+    def _targets(self, nbid: str | None) -> list[str | None]:
+        if nbid is not None:
+            return [self._scope.notebook(nbid).id]
+        if self._scope.folder is not None or len(self._scope.notebooks) == 1:
+            return [nb.id for nb in self._scope.notebooks]
+        return [None]
+
+    async def search(
+        self, query: str, nbid: str | None = None, limit: int = 10, page: int = 0, cursor: str | None = None
+    ) -> Rendered:
+        query = query.strip()
+        if not query:
+            raise InvalidArgumentError("query must not be empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidArgumentError(f"query must be at most {MAX_QUERY_CHARS} characters, got {len(query)}")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+        check_index("page", page, 10_000)
+        targets = self._targets(nbid)
+        binding = f"{query}\x00{nbid or ''}\x00{limit}"
+        if cursor:
+            if page:
+                raise InvalidArgumentError("give either page or cursor, not both")
+            target, offset = self._codec.decode(binding, cursor)
+            skip = 0
+        else:
+            target, offset, skip = 0, 0, page * limit
+        hits, target, offset, complete, totals = await self._scan(query, targets, target, offset, skip, limit)
+        return self._answer(query, nbid, page, limit, binding, hits, (target, offset), complete, totals)
+
+    async def _scan(
+        self, query: str, targets: list[str | None], target: int, offset: int, skip: int, limit: int
+    ) -> tuple[list[Hit], int, int, bool, list[int]]:
+        """Read upstream matches from a position until ``limit`` proven hits, the end, or the call bound.
+
+        Returns the hits, the position after the last match looked at, whether every upstream match
+        has now been looked at, and the upstream totals of the targets read.
+        """
+        hits: list[Hit] = []
+        placed: dict[str, list[Located]] = {}
+        seen: set[str] = set()
+        totals: list[int] = []
+        calls = 0
+        while target < len(targets) and len(hits) < limit and calls < MAX_SCAN_CALLS:
+            results = await self._source.entry_search(
+                query, nbid=targets[target], page_size=SCAN_PAGE, page_number=offset // SCAN_PAGE, entry_data=False
+            )
+            calls += 1
+            totals.append(results.total_found)
+            page_start, entries = offset - offset % SCAN_PAGE, results.entries
+            for entry in entries[offset - page_start :]:
+                offset += 1
+                if entry.eid in seen:
+                    continue
+                seen.add(entry.eid)
+                hit = await self._prove(entry, targets[target], target, offset - 1, placed)
+                if hit is None:
+                    continue
+                if skip:
+                    skip -= 1
+                    continue
+                hits.append(hit)
+                if len(hits) == limit:
+                    break
+            consumed = offset >= page_start + len(entries)
+            if consumed and (len(entries) < SCAN_PAGE or offset >= results.total_found):
+                target, offset = target + 1, 0
+        return hits, target, offset, target >= len(targets), totals
+
+    async def _prove(
+        self, entry: Entry, target: str | None, t: int, offset: int, placed: dict[str, list[Located]]
+    ) -> Hit | None:
+        """The hit if its entry is on a page placed inside the scope; None (withheld) otherwise."""
+        nbid = entry.nbid or target or ""
+        if not nbid or (target is not None and nbid != target):
+            return None
+        try:
+            self._scope.notebook(nbid)
+        except NotFoundError:
+            return None
+        known = self._scope.index.page_of(nbid, entry.eid)
+        if known is not None:
+            try:
+                located = await self._scope.locate(nbid, known, kind="page")
+            except NotFoundError:
+                return None
+            found = await self._entry_on(located, entry.eid)
+            if found is not None:
+                return Hit(located, found, t, offset)
+        if not placed:
+            placed.update(self._placed_paths(nbid))
+        tried: set[str] = set()
+        for round_ in range(2):
+            candidates = (
+                placed.get(entry.tree_path, []) if round_ == 0 else await self._candidates(nbid, entry.tree_path)
+            )
+            for candidate in candidates[:MAX_CANDIDATES]:
+                if candidate.node.tree_id in tried:
+                    continue
+                tried.add(candidate.node.tree_id)
+                found = await self._entry_on(candidate, entry.eid)
+                if found is not None:
+                    return Hit(candidate, found, t, offset)
+        return None
+
+    async def _entry_on(self, located: Located, eid: str) -> Entry | None:
+        page = await self._scope.entries(located.notebook.id, located.node.tree_id)
+        return next((e for e in page.entries if e.eid == eid), None)
+
+    async def _candidates(self, nbid: str, tree_path: str) -> list[Located]:
+        """Pages inside the scope whose folder and page names spell ``tree_path`` (a hint only).
+
+        A descent from the scope root that reads only folders inside the scope, each at most once
+        while cached. A name may contain ``/``, so every split the names allow is followed, up to
+        ``MAX_CANDIDATES`` pages.
+        """
+        root_id, root_folders = self._scope.root(nbid)
+        rest = tree_path
+        if root_folders:
+            prefix = "/".join(root_folders) + "/"
+            if not tree_path.startswith(prefix):
+                return []
+            rest = tree_path[len(prefix) :]
+        found: list[Located] = []
+        frontier = [(root_id, rest, root_folders)]
+        while frontier and len(found) < MAX_CANDIDATES:
+            following: list[tuple[str, str, tuple[str, ...]]] = []
+            for parent, remaining, folders in frontier:
+                for located in await self._scope.children(nbid, parent, folders):
+                    name = located.node.display_text
+                    if located.node.is_page and remaining == name:
+                        found.append(located)
+                    elif not located.node.is_page and name and remaining.startswith(name + "/"):
+                        following.append((located.node.tree_id, remaining[len(name) + 1 :], located.path))
+            frontier = following[:MAX_CANDIDATES]
+        return found[:MAX_CANDIDATES]
+
+    def _placed_paths(self, nbid: str) -> dict[str, list[Located]]:
+        """``tree-path`` spelling -> pages the index places inside the scope (built once per answer)."""
+        paths: dict[str, list[Located]] = {"": []}
+        for record in self._scope.index.known_nodes(nbid):
+            if record.node.is_page:
+                located = self._scope.placed_in_scope(nbid, record.node.tree_id)
+                if located is not None:
+                    paths.setdefault("/".join(located.path), []).append(located)
+        return paths
+
+    # --- the answer ---------------------------------------------------------------------------------
+
+    def _hit_data(self, hit: Hit, query: str) -> dict[str, Any]:
+        nb, node = hit.located.notebook, hit.located.node
+        return {
+            "notebook_id": nb.id,
+            "notebook_name": nb.name,
+            "folder_path": hit.located.folder_path,
+            "page_title": node.display_text,
+            "page_id": node.tree_id,
+            "entry_id": hit.entry.eid,
+            "part_type": hit.entry.part_type,
+            "snippet": snippet(hit.entry, query),
+            "updated_at": iso(hit.entry.updated_at),
+            "link": self._links.page(nb.id, node.tree_id),
+            "uri": uris.page_uri(nb.id, node.tree_id),
+        }
+
+    def _answer(
+        self,
+        query: str,
+        nbid: str | None,
+        page: int,
+        limit: int,
+        binding: str,
+        hits: list[Hit],
+        position: tuple[int, int],
+        complete: bool,
+        totals: list[int],
+    ) -> Rendered:
+        data = [self._hit_data(hit, query) for hit in hits]
+        cap, with_links = SEARCH_SNIPPET_CHARS, True
+        while True:
+            next_cursor = None if complete else self._codec.encode(binding, *position)
+            note = self._total_note(totals, nbid)
+            text = _compose(query, page, data, cap, with_links, complete, next_cursor, note)
+            if len(text) <= self._budget:
+                break
+            # Over budget: shorten snippets first, then leave the links to the structured content,
+            # and only then move the last hits to the next page (the cursor resumes at them).
+            fitted = _snippet_cap(len(text), len(data), cap, self._budget)
+            if cap > MIN_SNIPPET_CHARS:
+                cap = max(MIN_SNIPPET_CHARS, min(fitted, cap - 1))
+            elif with_links:
+                with_links = False
+            else:
+                dropped = hits.pop()
+                data.pop()
+                position, complete = (dropped.target, dropped.offset), False
+        structured = {
+            "query": query,
+            "page": page,
+            "limit": limit,
+            "results": [dict(d, snippet=_cut(d["snippet"], cap)) for d in data],
+            "complete": complete,
+            "next_cursor": next_cursor,
+            "snippets_shortened": any(len(d["snippet"]) > cap for d in data),
+        }
+        return Rendered(text, structured)
+
+    def _total_note(self, totals: list[int], nbid: str | None) -> str:
+        """What is known of the total: LabArchives' own count only where every match is in scope."""
+        if self._scope.folder is not None or not totals:
+            return ""
+        return (
+            f"LabArchives reports {totals[0]} matching entr{'y' if totals[0] == 1 else 'ies'}"
+            f"{'' if nbid or len(self._scope.notebooks) == 1 else ' in all notebooks and the Inbox'}; "
+            "entries whose page cannot be proven (e.g. Inbox items) are not shown."
+        )
+
+
+def _cut(text: str, cap: int) -> str:
+    return text if len(text) <= cap else text[: max(0, cap - 1)] + "…"
+
+
+def _snippet_cap(length: int, count: int, cap: int, budget: int) -> int:
+    """The snippet length that would bring a text of ``length`` (with snippets of ``cap``) within budget."""
+    if count == 0:
+        return 0
+    return cap - -(-(length - budget) // count)
+
+
+def _plain(text: str) -> str:
+    """Notebook text on one line (newlines shown as ``⏎``), for names in the result list."""
+    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
+
+
+def _compose(
+    query: str,
+    page: int,
+    data: list[dict[str, Any]],
+    cap: int,
+    with_links: bool,
+    complete: bool,
+    next_cursor: str | None,
+    total_note: str,
+) -> str:
+    """The result list in Markdown; every hit of ``data`` is in it, snippets cut at ``cap``."""
+    head = f"{len(data)} result(s)" + (f" on result page {page}" if page else "") + "."
+    lines = [f"# Search: {_plain(query)}", "", head]
+    if total_note:
+        lines.append(total_note)
+    if any(len(d["snippet"]) > cap for d in data):
+        lines.append(f"Snippets are shortened to {cap} characters to fit the output budget; read_page shows all.")
+    if not with_links and data:
+        lines.append("Links to the pages are left out to fit the output budget; each result's `link` field has it.")
+    if data:
+        lines += ["", FRAME_START]
+    for n, hit in enumerate(data, 1):
+        where = " / ".join(_plain(p) for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
+        lines += [
+            "",
+            f"{n}. **{where}** — entry `{hit['entry_id']}` ({hit['part_type']}), updated {hit['updated_at'] or '?'}",
+            f"   page id `{hit['page_id']}`" + (f" — {hit['link']}" if with_links else ""),
+        ]
+        if hit["snippet"]:
+            lines.append(f"   > {_plain(_cut(hit['snippet'], cap))}")
+    if data:
+        lines += ["", FRAME_END]
+    if complete:
+        lines += ["", "Every match has been checked: there are no more results."]
+    else:
+        lines += ["", f'More results may exist: call search again with cursor="{next_cursor}".']
+    return "\n".join(lines)
