@@ -24,7 +24,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Final
 
-from labmcp.errors import InvalidArgumentError, NotFoundError
+from labmcp.errors import InvalidArgumentError, NotFoundError, RequestBudgetError
 from labmcp.labarchives.models import Entry
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, check_index, iso
@@ -149,30 +149,32 @@ class Searcher:
         seen: set[str] = set()
         totals: list[int] = []
         calls = 0
-        while target < len(targets) and len(hits) < limit and calls < MAX_SCAN_CALLS:
-            results = await self._source.entry_search(
-                query, nbid=targets[target], page_size=SCAN_PAGE, page_number=offset // SCAN_PAGE, entry_data=False
-            )
-            calls += 1
-            totals.append(results.total_found)
-            page_start, entries = offset - offset % SCAN_PAGE, results.entries
-            for entry in entries[offset - page_start :]:
-                offset += 1
-                if entry.eid in seen:
-                    continue
-                seen.add(entry.eid)
-                hit = await self._prove(entry, targets[target], target, offset - 1, placed)
-                if hit is None:
-                    continue
-                if skip:
-                    skip -= 1
-                    continue
-                hits.append(hit)
-                if len(hits) == limit:
-                    break
-            consumed = offset >= page_start + len(entries)
-            if consumed and (len(entries) < SCAN_PAGE or offset >= results.total_found):
-                target, offset = target + 1, 0
+        try:
+            while target < len(targets) and len(hits) < limit and calls < MAX_SCAN_CALLS:
+                results = await self._source.entry_search(
+                    query, nbid=targets[target], page_size=SCAN_PAGE, page_number=offset // SCAN_PAGE, entry_data=False
+                )
+                calls += 1
+                totals.append(results.total_found)
+                page_start, entries = offset - offset % SCAN_PAGE, results.entries
+                for entry in entries[offset - page_start :]:
+                    if entry.eid not in seen:
+                        hit = await self._prove(entry, targets[target], target, offset, placed)
+                        seen.add(entry.eid)
+                        if hit is not None and skip:
+                            skip -= 1
+                        elif hit is not None:
+                            hits.append(hit)
+                    offset += 1
+                    if len(hits) == limit:
+                        break
+                consumed = offset >= page_start + len(entries)
+                if consumed and (len(entries) < SCAN_PAGE or offset >= results.total_found):
+                    target, offset = target + 1, 0
+        except RequestBudgetError:
+            # The request's call limit (LABARCHIVES_MAX_CALLS_PER_REQUEST) is reached: answer with what
+            # is proven; the cursor resumes at the match being proven, and what was read stays cached.
+            pass
         return hits, target, offset, target >= len(targets), totals
 
     async def _prove(
