@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import trio
 
-from labmcp import log
+from labmcp import log, sdk_imports
 from labmcp.config import Settings, load
 from labmcp.errors import ConfigError
 
@@ -49,6 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"labmcp: configuration error: cannot open the log file: {exc.strerror}", file=sys.stderr)
         return 2
+    sdk_imports.install(settings.transport)  # before anything imports the SDK: see its docstring
     from labmcp.runner import run  # noqa: PLC0415  # keeps `--help` and config errors fast
 
     return trio.run(run, settings)
