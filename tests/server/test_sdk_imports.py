@@ -91,10 +91,10 @@ sdk_imports.install("stdio")
 from labmcp.runner import run
 from labmcp.transports.stdio import serve_stdio
 from labmcp.server.app import build_server
+from mcp.server.lowlevel import Server
 loaded = sorted(name for name, module in sys.modules.items() if module is not None)
-server = build_server(None, name="n", version="0", content_limit=1000)
 try:
-    server.streamable_http_app()
+    Server("n").streamable_http_app()
     http_error = ""
 except sdk_imports.HTTPStackNotLoaded as exc:
     http_error = str(exc)
