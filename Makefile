@@ -4,10 +4,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test pytest lint typecheck demo fake-server clean k8s-tools k8s-validate pyz pyz-lock test-pyz bench
+.PHONY: test pytest lint typecheck demo fake-server clean k8s-tools k8s-validate pyz pyz-lock test-pyz bench mcpb
 
 INSPECTOR := $(VENV)/npm/node_modules/.bin/mcp-inspector
 INSPECTOR_VERSION := 2.12.0
+# The official MCP Bundle command line: validates and packs dist/labmcp.mcpb (`make mcpb`, and the tests).
+MCPB := $(VENV)/npm/node_modules/.bin/mcpb
+MCPB_VERSION := 2.1.2
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "labmcp needs Python >= 3.11")'
@@ -21,6 +24,9 @@ test: lint typecheck pytest
 # The MCP Inspector CLI (npm) is the independent client the end-to-end tests also drive.
 $(INSPECTOR):
 	npm install --prefix $(VENV)/npm --no-audit --no-fund --loglevel=error @modelcontextprotocol/inspector@$(INSPECTOR_VERSION)
+
+$(MCPB):
+	npm install --prefix $(VENV)/npm --no-audit --no-fund --loglevel=error @anthropic-ai/mcpb@$(MCPB_VERSION)
 
 # Offline validators for k8s/ in their own venv (checkov's dependency tree stays out of the server's).
 K8S_TOOLS := $(VENV)/k8s-tools
@@ -39,8 +45,8 @@ k8s-validate: $(STAMP) $(K8S_STAMP)
 
 # promtool (apt package prometheus) checks /metrics and the alert rules; .ci/run installs it and
 # sets LABMCP_REQUIRE_TOOLS=1 / LABMCP_REQUIRE_PROMTOOL=1 so a missing tool fails instead of skipping.
-pytest: $(STAMP) $(INSPECTOR) $(K8S_STAMP)
-	LABMCP_INSPECTOR=$(abspath $(INSPECTOR)) $(PY) -m pytest -q
+pytest: $(STAMP) $(INSPECTOR) $(MCPB) $(K8S_STAMP)
+	LABMCP_INSPECTOR=$(abspath $(INSPECTOR)) LABMCP_MCPB=$(abspath $(MCPB)) $(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(PY) -m ruff check labmcp tests build_zipapp.py
@@ -58,6 +64,10 @@ fake-server: $(STAMP)
 # dist/labmcp.pyz (universal) and a slim file for this machine, from the hash-locked set in requirements/.
 pyz: $(STAMP)
 	$(PY) build_zipapp.py
+
+# dist/labmcp.mcpb: the pyz as an MCP Bundle for one-click install in Claude Desktop, plus dist/server.json.
+mcpb: pyz $(MCPB)
+	$(PY) build_zipapp.py --mcpb --mcpb-cli $(abspath $(MCPB))
 
 # Re-resolve requirements/pyz.lock after changing runtime dependencies in pyproject.toml.
 pyz-lock: $(STAMP)

@@ -6,6 +6,8 @@ distinct file is stored once as ``o/<sha256>``; ``m/<target>.json`` lists a targ
 sorted entries, fixed permissions and timestamps from SOURCE_DATE_EPOCH (default: the commit's time).
 Next to the pyz files: SHA256SUMS and one CycloneDX SBOM per pyz. ``--lock`` re-resolves the lock.
 Needs ``uv`` (``pip install uv``); set ``UV_OFFLINE=1`` to build from the wheel cache only.
+``--mcpb`` wraps an already built dist/labmcp.pyz into dist/labmcp.mcpb (validated and packed by the
+official ``mcpb`` command line, then given fixed timestamps) and writes dist/server.json with its SHA-256.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
 
-from labmcp import __version__, pyzboot
+from labmcp import __version__, bundle, pyzboot
 
 ROOT = Path(__file__).resolve().parent
 LOCK = ROOT / "requirements" / "pyz.lock"
@@ -55,6 +57,24 @@ EXCLUDED = {
 # Installer bookkeeping that differs between runs or machines, and console scripts with host paths.
 SKIP_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", ".lock"}
 SHEBANG = b"#!/usr/bin/env python3\n"
+BOOT_MODULE = "_labmcp_boot"
+# The archive's __main__.py: Python 2.6+ syntax only (no f-strings, annotations or __future__ imports), so
+# any old interpreter a user may have gets the documented one-line message instead of a SyntaxError
+# traceback; on CPython 3.11+ it hands over to labmcp/pyzboot.py, stored beside it as _labmcp_boot.py.
+BOOT_STUB = b"""import platform
+import sys
+
+if sys.version_info < (3, 11):
+    sys.stderr.write(
+        "labmcp: labmcp.pyz needs CPython 3.11 or newer; this is %s %d.%d (%s)\\n"
+        % (platform.python_implementation(), sys.version_info[0], sys.version_info[1], sys.executable)
+    )
+    sys.exit(3)
+
+from _labmcp_boot import main  # noqa: E402
+
+sys.exit(main())
+"""
 ZIP_EPOCH_FLOOR = 315532800  # 1980-01-01, the earliest time a zip entry can hold
 
 
@@ -278,7 +298,8 @@ def write_pyz(path: Path, staged: list[Staged], objects: Mapping[str, bytes], ep
     record = build_record(staged, epoch)
     entries: dict[str, bytes] = {
         "BUILD.json": json.dumps(record, indent=1, sort_keys=True).encode() + b"\n",
-        "__main__.py": objects[staged[0].files["labmcp/pyzboot.py"]],
+        "__main__.py": BOOT_STUB,
+        f"{BOOT_MODULE}.py": objects[staged[0].files["labmcp/pyzboot.py"]],
     }
     for item in staged:
         entries[f"m/{item.target.name}.json"] = manifest_bytes(item)
@@ -414,13 +435,58 @@ def build(dist: Path) -> list[Path]:
     return [*outputs, sums]
 
 
+def normalise_zip(source: Path, dest: Path, epoch: int) -> None:
+    """Rewrite a zip with sorted entries, one timestamp and fixed permissions (``mcpb pack`` stamps the clock)."""
+    stamp = time.gmtime(max(epoch, ZIP_EPOCH_FLOOR))[:6]
+    with zipfile.ZipFile(source) as packed, zipfile.ZipFile(dest, "w") as out:
+        for name in sorted(packed.namelist()):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with packed.open(name) as member, out.open(info, "w") as target:
+                shutil.copyfileobj(member, target, 1 << 20)
+
+
+def build_mcpb(dist: Path, mcpb: list[str]) -> Path:
+    """Stage manifest, icon and the universal pyz; ``mcpb validate`` and ``mcpb pack`` them; stamp server.json."""
+    pyz = dist / "labmcp.pyz"
+    if not pyz.is_file():
+        sys.exit(f"build_zipapp.py: {pyz} is missing; build it first (make pyz)")
+    stage = WORK.parent / "mcpb"
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "server").mkdir(parents=True)
+    manifest = stage / "manifest.json"
+    manifest.write_text(json.dumps(bundle.manifest(), indent=2) + "\n", encoding="utf-8")
+    shutil.copyfile(ROOT / "labmcp" / "assets" / "icon-512.png", stage / bundle.ICON)
+    shutil.copyfile(pyz, stage / bundle.ENTRY_POINT)
+    subprocess.run([*mcpb, "validate", str(manifest)], check=True)  # noqa: S603  # our own argument list
+    packed = WORK.parent / "labmcp-packed.mcpb"
+    subprocess.run([*mcpb, "pack", str(stage), str(packed)], check=True, stdout=subprocess.DEVNULL)  # noqa: S603
+    out = dist / "labmcp.mcpb"
+    normalise_zip(packed, out, source_date_epoch(os.environ))
+    subprocess.run([*mcpb, "info", str(out)], check=True)  # noqa: S603  # the official tool reads the result
+    digest = sha256_file(out)
+    entry = bundle.server_json(mcpb_sha256=digest)
+    (dist / "server.json").write_text(json.dumps(entry, indent=2) + "\n", encoding="utf-8")
+    sums = dist / "SHA256SUMS"
+    kept = [line for line in sums.read_text(encoding="utf-8").splitlines() if not line.endswith("  labmcp.mcpb")]
+    sums.write_text("".join(f"{line}\n" for line in [*kept, f"{digest}  labmcp.mcpb"]), encoding="utf-8")
+    print(f"{out}: {out.stat().st_size / 1e6:.1f} MB, sha256 {digest}; {dist / 'server.json'} stamped")
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="build_zipapp.py", description=__doc__.splitlines()[0])
     parser.add_argument("--lock", action="store_true", help="re-resolve requirements/pyz.lock (needs the index)")
     parser.add_argument("--out", type=Path, default=DIST, help="output directory (default dist/)")
+    parser.add_argument("--mcpb", action="store_true", help="wrap dist/labmcp.pyz into dist/labmcp.mcpb")
+    parser.add_argument("--mcpb-cli", default="mcpb", help="the official mcpb command (npm @anthropic-ai/mcpb)")
     args = parser.parse_args(argv)
     if args.lock:
         refresh_lock(uv_command())
+        return 0
+    if args.mcpb:
+        build_mcpb(args.out.absolute(), [args.mcpb_cli])
         return 0
     build(args.out.absolute())
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,6 +235,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--demo", "LABMCP_DEMO", "serve the built-in demo notebooks (no credentials needed)", is_bool=True),
 )
 
+# An MCP Bundle host that leaves an optional, unset user_config field unsubstituted passes the placeholder
+# itself; no real setting looks like that, so it counts as unset (labmcp/bundle.py maps the fields).
+_UNFILLED = re.compile(r"\$\{user_config\.[A-Za-z0-9_]+\}")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -299,7 +303,9 @@ class _Raw:
 
     def text(self, key: str) -> str | None:
         value = self.values[key]
-        return value.strip() if value is not None and value.strip() else None
+        if value is None or not value.strip() or _UNFILLED.fullmatch(value.strip()):
+            return None
+        return value.strip()
 
     def convert(self, key: str, kind: str, conv: Callable[[str], T], check: Callable[[T], bool]) -> T:
         raw = self.text(key)

@@ -88,3 +88,16 @@ def test_folder_path_is_normalised() -> None:
 def test_demo_needs_no_credentials() -> None:
     s = load(["--demo"], {})
     assert s.demo
+
+
+def test_bundle_placeholders_and_empty_values_count_as_unset() -> None:
+    """An MCP Bundle host passes "" or the unfilled ``${user_config.x}`` for optional fields left empty."""
+    env = {
+        **BASE_ENV,
+        "LABARCHIVES_NOTEBOOK_NAME": "${user_config.notebook_name}",
+        "LABARCHIVES_FOLDER_PATH": "",
+        "LABARCHIVES_REGION": "${user_config.region}",
+    }
+    s = load([], env)
+    assert s.scope.notebook_name is None and s.scope.folder_path is None
+    assert s.labarchives.api_base == "https://api.labarchives.com/api"

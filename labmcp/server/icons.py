@@ -1,6 +1,6 @@
 """The server's and the tools' icons (MCP 2025-11-25 ``icons``), as ``data:`` URIs of the PNGs in ``labmcp/assets``.
 
-Data URIs need no web host, so they work in air-gapped labs; the same 256 px PNG is the MCP Bundle's icon.
+Data URIs need no web host, so they work in air-gapped labs; the same 512 px PNG is the MCP Bundle's icon.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from importlib import resources
 
 import mcp_types as types
 
-SIZES = (32, 256)
+SIZES = (32, 512)
 
 
 def icon_bytes(size: int) -> bytes:

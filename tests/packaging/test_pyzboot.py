@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import zipfile
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import build_zipapp
 from labmcp import pyzboot
 from labmcp.pyzboot import BootError, Build, Interpreter
 
@@ -156,3 +158,11 @@ def test_losing_the_publish_race_keeps_the_winners_tree(tmp_path: Path, monkeypa
     assert pyzboot.ensure_extracted(archive, build, "cp312-test", tmp_path / "cache") == winner
     assert sorted(p.name for p in winner.parent.iterdir()) == ["cp312-test"]
     assert (winner / "theirs").exists()
+
+
+def test_the_archive_entry_stub_parses_with_the_oldest_grammar_the_stdlib_checks() -> None:
+    """``__main__.py`` must reach its version check on any old Python: no f-strings, annotations or
+    __future__ imports (ast's feature_version goes back to 3.4; the stub keeps to 2.6+ syntax)."""
+    tree = ast.parse(build_zipapp.BOOT_STUB.decode(), feature_version=(3, 4))
+    assert not any(isinstance(node, (ast.JoinedStr, ast.AnnAssign)) for node in ast.walk(tree))
+    assert not any(isinstance(node, ast.ImportFrom) and node.module == "__future__" for node in ast.walk(tree))
