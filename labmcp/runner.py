@@ -4,6 +4,11 @@ Order of start: health listener (if asked, so liveness answers during start-up) 
 fake (demo) -> LabArchives client (clock sync, uid) -> scope -> notebook service -> MCP server ->
 transport. SIGINT/SIGTERM: readiness flips to 503 first, the HTTP transport stops accepting and
 drains in-flight requests within the grace period, and the process exits 0.
+
+Readiness says whether this process can serve: it is 503 until the first start attempt has
+settled and while shutting down. LabArchives being unreachable does not withdraw it (every replica
+would drop out of the load balancer at once and clients would get proxy errors instead of our tool
+error); it is a warning on the health routes and ``labmcp_upstream_up`` 0 for the alert rules.
 """
 
 from __future__ import annotations
@@ -57,20 +62,30 @@ class Runtime:
         self.observer: Observer = NullObserver()
         self.readiness: Readiness | None = None
         self.metrics: Metrics | None = None
+        self.upstream_ok = False
         if settings.http.health_port is not None:
             from labmcp.transports.health import Readiness  # noqa: PLC0415  # only with a health port
             from labmcp.transports.metrics import Metrics  # noqa: PLC0415
 
             readiness = self.readiness = Readiness()
             readiness.set("config", True)
-            readiness.set("labarchives", False, "starting: connecting to LabArchives")
+            readiness.set("startup", False, "starting: connecting to LabArchives")
+            readiness.note("labarchives", False, "connecting")
             targets = [t.name for t in TOOLS] + [p.name for p in prompt_list()] + [t[0] for t in TEMPLATES]
             targets += ["notebooks", "invalid", "notebook_id", "folder_id", "page_id", "page_a", "page_b"]
-            self.observer = self.metrics = Metrics(settings.server_version, lambda: readiness.ready, targets=targets)
+            self.observer = self.metrics = Metrics(
+                settings.server_version, lambda: readiness.ready, upstream_up=lambda: self.upstream_ok, targets=targets
+            )
 
     def ready(self, name: str, ok: bool, reason: str = "") -> None:
         if self.readiness is not None:
             self.readiness.set(name, ok, reason)
+
+    def upstream(self, ok: bool, reason: str = "") -> None:
+        """LabArchives' health: a warning on the health routes and ``labmcp_upstream_up``, never readiness."""
+        self.upstream_ok = ok
+        if self.readiness is not None:
+            self.readiness.note("labarchives", ok, reason)
 
     def info(self) -> dict[str, object]:
         return {
@@ -115,7 +130,8 @@ async def build_service(
 async def _start(
     runtime: Runtime, labarchives: LabArchivesSettings, client: LabArchivesClient, gate: StartGate
 ) -> NotebookService:
-    """Start the service; in HTTP mode an unreachable LabArchives is retried (live, not ready)."""
+    """Start the service; in HTTP mode an unreachable LabArchives is retried while the pod serves
+    (ready, answering tool calls with the reason)."""
     delay = 1.0
     while True:
         try:
@@ -125,15 +141,17 @@ async def _start(
         except LabArchivesError as exc:
             if runtime.settings.transport != "http":
                 raise
-            runtime.ready("labarchives", False, f"cannot start: {exc}")
+            runtime.upstream(False, f"cannot start: {exc}")
             gate.status = f"cannot reach LabArchives yet: {exc}"
+            gate.retrying = True
+            runtime.ready("startup", True)
             log.warning("cannot start yet (%s); retrying in %.0fs", exc, delay)
             await trio.sleep(delay)
             delay = min(delay * 2, START_RETRY_MAX)
 
 
 async def _watch_upstream(runtime: Runtime, client: LabArchivesClient) -> None:
-    """Keep the ``labarchives`` readiness condition true only while recent calls succeed."""
+    """Keep LabArchives' health (warning and metric) true only while recent calls succeed."""
     interval = runtime.settings.http.readiness_interval
     while True:
         now = trio.current_time()
@@ -144,9 +162,9 @@ async def _watch_upstream(runtime: Runtime, client: LabArchivesClient) -> None:
             except LabArchivesError as exc:
                 log.debug("upstream check failed: %s", exc)
         if client.upstream_healthy:
-            runtime.ready("labarchives", True)
+            runtime.upstream(True)
         else:
-            runtime.ready("labarchives", False, f"LabArchives unavailable: {client.last_failure or 'no answer'}")
+            runtime.upstream(False, f"LabArchives unavailable: {client.last_failure or 'no answer'}")
         await trio.sleep(interval)
 
 
@@ -162,6 +180,8 @@ class StartGate:
         self._service: NotebookService | None = None
         self._error: LabMCPError | None = None
         self.status = "connecting to LabArchives"
+        self.retrying = False
+        """A start attempt failed and is being retried: answer at once instead of waiting."""
 
     def open(self, service: NotebookService) -> None:
         self._service = service
@@ -176,8 +196,9 @@ class StartGate:
         await self._done.wait()
 
     async def get(self) -> NotebookService:
-        with trio.move_on_after(START_WAIT):
-            await self._done.wait()
+        if not self.retrying:
+            with trio.move_on_after(START_WAIT):
+                await self._done.wait()
         if self._service is not None:
             return self._service
         if self._error is not None:
@@ -209,7 +230,8 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
                 # answers with the reason, and exit with the code once the host closes stdin.
                 return
             gate.open(service)
-            runtime.ready("labarchives", True)
+            runtime.ready("startup", True)
+            runtime.upstream(True)
             log.info(
                 "serving %d notebook(s) over %s%s",
                 len(service.scope.notebooks),

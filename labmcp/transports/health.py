@@ -34,15 +34,29 @@ JSON_TYPE = "application/json"
 
 
 class Readiness:
-    """Named readiness conditions; ready when none fails and the process is not shutting down."""
+    """Named readiness conditions; ready when none fails and the process is not shutting down.
+
+    Conditions say whether this process can serve. Notes are dependencies whose health is reported
+    beside readiness (as ``warnings``) but never withdraws it: while LabArchives is down a ready pod
+    still answers, with a clear tool error, which a pod removed from the load balancer cannot.
+    """
 
     def __init__(self) -> None:
         self._conditions: dict[str, tuple[bool, str]] = {}
+        self._notes: dict[str, tuple[bool, str]] = {}
         self._shutting_down = False
 
     def set(self, name: str, ok: bool, reason: str = "") -> None:
         """Record whether condition ``name`` holds; ``reason`` says why not (no secrets, no data)."""
         self._conditions[name] = (ok, reason)
+
+    def note(self, name: str, ok: bool, reason: str = "") -> None:
+        """Record a dependency's health for the ``warnings`` list; readiness does not depend on it."""
+        self._notes[name] = (ok, reason)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"{name}: {why}" if why else name for name, (ok, why) in self._notes.items() if not ok]
 
     def shutting_down(self) -> None:
         """Report not ready from now on, so the load balancer drains us before the process exits."""
@@ -93,12 +107,13 @@ def respond(
         return _json(405, {"status": "method not allowed"}, ALLOW)
     if path == b"/health/live":
         return _json(200, {"status": "alive"})
+    warnings = {"warnings": readiness.warnings} if readiness.warnings else {}
     if path == b"/health/ready":
         if readiness.ready:
-            return _json(200, {"status": "ready"})
-        return _json(503, {"status": "not ready", "reasons": readiness.reasons})
+            return _json(200, {"status": "ready", **warnings})
+        return _json(503, {"status": "not ready", "reasons": readiness.reasons, **warnings})
     if path == b"/health":
-        return _json(200, {**info(), "ready": readiness.ready, "reasons": readiness.reasons})
+        return _json(200, {**info(), "ready": readiness.ready, "reasons": readiness.reasons, **warnings})
     return Response(200, metrics.render().encode(), METRICS_CONTENT_TYPE)
 
 

@@ -248,7 +248,8 @@ class Metrics:
 
     ``targets`` is the allowed set of MCP targets (tool, prompt, resource template and completion
     argument names); anything else a client names becomes ``other``. ``None`` leaves only the
-    per-metric series cap as the guard.
+    per-metric series cap as the guard. ``upstream_up`` reports whether LabArchives answers
+    (``labmcp_upstream_up``), apart from readiness, which a LabArchives outage does not change.
     """
 
     def __init__(
@@ -256,6 +257,7 @@ class Metrics:
         version: str,
         ready: Callable[[], bool],
         *,
+        upstream_up: Callable[[], bool] | None = None,
         targets: Collection[str] | None = None,
         max_series: int = 200,
         process: Callable[[], ProcessStats] = read_process_stats,
@@ -265,6 +267,7 @@ class Metrics:
         self._version = version
         self._python = python
         self._ready = ready
+        self._upstream_up = upstream_up
         self._targets = frozenset(targets) | {""} if targets is not None else None
         self._process = process
         self._clock = clock
@@ -334,6 +337,12 @@ class Metrics:
             _labels(("version", "python"), (self._version, self._python)),
         )
         out += _gauge("labmcp_ready", "1 when the server is ready to serve requests, else 0.", int(self._ready()))
+        if self._upstream_up is not None:
+            out += _gauge(
+                "labmcp_upstream_up",
+                "1 while the most recent LabArchives call that could tell succeeded, else 0.",
+                int(self._upstream_up()),
+            )
         out += _gauge("labmcp_uptime_seconds", "Seconds since the metrics registry started.", self._uptime())
         out += _gauge("labmcp_mcp_in_flight_requests", "MCP requests being answered now.", self._in_flight)
         for family in (

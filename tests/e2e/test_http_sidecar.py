@@ -167,18 +167,29 @@ async def test_foreign_origin_and_host_are_refused(fake: Any) -> None:
             assert (await car.get("/health/live")).status_code == 200
 
 
-async def test_ready_goes_503_while_labarchives_is_down_and_recovers(fake: Any) -> None:
+def upstream_up(metrics: str) -> float:
+    return float(next(line for line in metrics.splitlines() if line.startswith("labmcp_upstream_up ")).split()[1])
+
+
+async def test_labarchives_outage_keeps_the_pod_ready_and_shows_in_warnings_and_metrics(fake: Any) -> None:
+    """Issue 19: an outage upstream must not empty the Service; clients get our tool error instead."""
     with trio.fail_after(90):
-        async with sidecar(server_env(fake, LABMCP_READINESS_INTERVAL="0.2", LABARCHIVES_MAX_ATTEMPTS="1")) as car:
+        env = server_env(fake, LABMCP_READINESS_INTERVAL="0.2", LABARCHIVES_MAX_ATTEMPTS="1")
+        async with sidecar(env) as car, car.client() as client:
+            assert upstream_up((await car.get("/metrics")).text) == 1
             fake.faults.add("http_status", times=None, status=503)
-            while (await car.get("/health/ready")).status_code != 503:
+            while upstream_up((await car.get("/metrics")).text) != 0:
                 await trio.sleep(0.1)
-            ready = (await car.get("/health/ready")).json()
-            assert any("LabArchives" in reason for reason in ready["reasons"])
-            assert (await car.get("/health/live")).status_code == 200
+            ready = await car.get("/health/ready")
+            assert ready.status_code == 200
+            assert any("LabArchives unavailable" in warning for warning in ready.json()["warnings"])
+            assert "labmcp_ready 1" in (await car.get("/metrics")).text
+            result = await client.call_tool("search", {"query": "outage probe"})
+            assert result.is_error and "LabArchives error" in str(result.content)
             fake.faults.clear()
-            while (await car.get("/health/ready")).status_code != 200:
+            while upstream_up((await car.get("/metrics")).text) != 1:
                 await trio.sleep(0.1)
+            assert (await car.get("/health/ready")).json() == {"status": "ready"}
 
 
 async def test_sigterm_flips_ready_then_exits_zero(fake: Any) -> None:
@@ -189,8 +200,9 @@ async def test_sigterm_flips_ready_then_exits_zero(fake: Any) -> None:
             assert code == 0
 
 
-async def test_labarchives_down_at_start_keeps_the_pod_live_not_ready_and_sigterm_still_exits(fake: Any) -> None:
-    """Sidecar start-up while LabArchives is down: no crash loop; live 200, ready 503, clean exit."""
+async def test_labarchives_down_at_start_serves_the_reason_and_sigterm_still_exits(fake: Any) -> None:
+    """Sidecar start-up while LabArchives is down: no crash loop; once the first attempt has failed the
+    pod is live and ready, answers tool calls at once with the reason, and exits cleanly."""
     fake.faults.add("http_status", times=None, status=503)
     port, health = free_port(), free_port()
     env = {**server_env(fake, LABARCHIVES_MAX_ATTEMPTS="1"), "LABMCP_HTTP_TOKEN": TOKEN}
@@ -209,10 +221,15 @@ async def test_labarchives_down_at_start_keeps_the_pod_live_not_ready_and_sigter
                 except httpx.TransportError:
                     await trio.sleep(0.1)
                     continue
-                assert ready.status_code == 503
-                if any("cannot start" in reason for reason in ready.json()["reasons"]):
+                if ready.status_code == 200:
                     break
+                assert ready.json()["reasons"] == ["startup: starting: connecting to LabArchives"]
                 await trio.sleep(0.1)
+            assert any("cannot start" in warning for warning in ready.json()["warnings"])
+            assert upstream_up((await car.get("/metrics")).text) == 0
+            async with car.client() as client:
+                result = await client.call_tool("list_notebooks", {})
+            assert result.is_error and "cannot reach LabArchives yet" in str(result.content)
             assert (await car.get("/health/live")).status_code == 200
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0

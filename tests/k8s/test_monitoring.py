@@ -23,7 +23,7 @@ SERIES = re.compile(r"\b((?:labmcp|process)_[a-z_]+|up)\b(?!\s*\()")
 
 def exporting_registry() -> Metrics:
     """A registry that has seen one of everything, so every family renders at least one series."""
-    metrics = Metrics("0.1.0", lambda: True)
+    metrics = Metrics("0.1.0", lambda: True, upstream_up=lambda: True)
     metrics.upstream_call("tree_tools/get_tree_level", "ok", 0.2)
     metrics.pacing_wait(0.5)
     metrics.retry("tree_tools/get_tree_level", "timeout")

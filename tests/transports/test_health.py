@@ -111,6 +111,16 @@ def test_shutting_down_makes_ready_false_and_is_the_first_reason() -> None:
     assert not readiness.ready and readiness.reasons == ["shutting down"]
 
 
+def test_notes_are_warnings_that_never_withdraw_readiness() -> None:
+    readiness = Readiness()
+    readiness.set("startup", True)
+    readiness.note("labarchives", False, "LabArchives unavailable: timeout")
+    assert readiness.ready and readiness.reasons == []
+    assert readiness.warnings == ["labarchives: LabArchives unavailable: timeout"]
+    readiness.note("labarchives", True)
+    assert readiness.warnings == []
+
+
 def test_respond_checks_the_path_before_the_method() -> None:
     metrics = Metrics("0.1.0", lambda: True)
     answer = partial(respond, metrics=metrics, readiness=Readiness(), info=dict)
@@ -153,6 +163,19 @@ async def test_ready_is_200_then_503_with_reasons(start: Start) -> None:
     response = await get(server, "/health/ready")
     assert response.status_code == 503
     assert response.json() == {"status": "not ready", "reasons": ["labarchives: HTTP 503 from the API"]}
+
+
+async def test_ready_stays_200_with_a_warning_while_a_dependency_is_down(start: Start) -> None:
+    server = await start()
+    server.readiness.note("labarchives", False, "LabArchives unavailable: timeout")
+    response = await get(server, "/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ready", "warnings": ["labarchives: LabArchives unavailable: timeout"]}
+    server.readiness.set("startup", False, "starting")
+    response = await get(server, "/health/ready")
+    assert response.status_code == 503
+    assert response.json()["warnings"] == ["labarchives: LabArchives unavailable: timeout"]
+    assert (await get(server, "/health")).json()["warnings"] == ["labarchives: LabArchives unavailable: timeout"]
 
 
 async def test_shutting_down_flips_ready_to_503_while_live_stays_200(start: Start) -> None:

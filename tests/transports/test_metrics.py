@@ -194,6 +194,17 @@ def test_ready_gauge_asks_the_callback_at_each_render() -> None:
     assert parse(metrics.render()).value("labmcp_ready") == 1
 
 
+def test_upstream_gauge_asks_its_callback_and_is_absent_without_one() -> None:
+    """LabArchives' health is its own series, apart from readiness (issue 19)."""
+    state = {"up": False}
+    metrics = make(upstream_up=lambda: state["up"])
+    assert parse(metrics.render()).value("labmcp_upstream_up") == 0
+    state["up"] = True
+    exposition = parse(metrics.render())
+    assert exposition.value("labmcp_upstream_up") == 1 and exposition.types["labmcp_upstream_up"] == "gauge"
+    assert "labmcp_upstream_up" not in parse(make().render()).types
+
+
 def test_uptime_comes_from_the_injected_clock() -> None:
     now = [100.0]
     metrics = make(clock=lambda: now[0])
@@ -382,7 +393,7 @@ def test_exported_series_match_the_k8s_contract_file() -> None:
         if line and not line.startswith("#"):
             name, kind, labels = line.split()
             contract[name] = (kind, frozenset() if labels == "-" else frozenset(labels.split(",")))
-    metrics = make()
+    metrics = make(upstream_up=lambda: True)  # as the runner builds it
     metrics.mcp_request("tools/call", "read_page", "ok", 0.1)
     metrics.upstream_call("users/user_info", "ok", 0.1)
     metrics.pacing_wait(0.1)
