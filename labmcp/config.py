@@ -42,7 +42,7 @@ class LabArchivesSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     cache_ttl: float = 300.0
-    cache_bytes: int = 16 * 1024 * 1024
+    cache_bytes: int = 8 * 1024 * 1024
     max_response_bytes: int = 4 * 1024 * 1024
     max_download_bytes: int = 4 * 1024 * 1024
     max_calls_per_request: int = 100
@@ -101,6 +101,7 @@ class OutputSettings:
 
     max_chars: int = 40_000
     max_image_bytes: int = 1024 * 1024
+    max_image_side: int = 8000
     max_depth: int = 5
     tools: tuple[str, ...] = ()
     """``LABMCP_TOOLS`` as given: tool names to allow, or ``-name`` entries to deny; empty = every tool."""
@@ -174,7 +175,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--connect-timeout", "LABARCHIVES_CONNECT_TIMEOUT", "upstream connect timeout, seconds", "10"),
     Option("--read-timeout", "LABARCHIVES_READ_TIMEOUT", "upstream read timeout, seconds", "30"),
     Option("--cache-ttl", "LABARCHIVES_CACHE_TTL", "seconds to cache notebook lists and tree levels; 0 = off", "300"),
-    Option("--cache-bytes", "LABARCHIVES_CACHE_BYTES", "memory the cache may hold, bytes (0 = off)", "16777216"),
+    Option("--cache-bytes", "LABARCHIVES_CACHE_BYTES", "memory the cache may hold, bytes (0 = off)", "8388608"),
     Option(
         "--max-response-bytes",
         "LABARCHIVES_MAX_RESPONSE_BYTES",
@@ -190,6 +191,7 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option("--max-output-chars", "LABMCP_MAX_OUTPUT_CHARS", "budget of one tool result, characters", "40000"),
     Option("--max-image-bytes", "LABMCP_MAX_IMAGE_BYTES", "largest image returned inline (0: never inline)", "1048576"),
+    Option("--max-image-side", "LABMCP_MAX_IMAGE_SIDE", "widest or tallest image returned inline, pixels", "8000"),
     Option("--max-depth", "LABMCP_MAX_DEPTH", "deepest browse_notebook depth allowed", "5"),
     Option("--tools", "LABMCP_TOOLS", "comma list of tools to offer, or of -tool entries to hide; default all"),
     Option("--log-level", "LABARCHIVES_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "INFO"),
@@ -359,6 +361,7 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
         output=OutputSettings(
             max_chars=raw.integer("max_output_chars", 2000, 400_000),
             max_image_bytes=raw.integer("max_image_bytes", 0),
+            max_image_side=raw.integer("max_image_side", 1),
             max_depth=raw.integer("max_depth", 1, 20),
             tools=raw.listing("tools"),
         ),

@@ -15,7 +15,7 @@ import email.message
 import logging
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
@@ -215,12 +215,16 @@ class LabArchivesClient:
         params: dict[str, str | int | bool | None] = {"uid": self.uid, "eid": eid, "entry_data": entry_data}
         return decode.decode_entry_info(await self._xml(protocol.Call.of("entries", "entry_info", params)))
 
-    async def entry_attachment(self, eid: str, max_bytes: int, *, version: int | None = None) -> Download:
+    async def entry_attachment(
+        self, eid: str, max_bytes: int, *, version: int | None = None, listed_size: int | None = None
+    ) -> Download:
         """The attachment's bytes, at most ``max_bytes`` (streamed; never written to disk).
 
-        Cached by ``(eid, version)`` within the cache's byte budget, so every window of one file,
-        and the resource read after it, cost one download. A download cut at a smaller cap is not
-        reused for a larger one.
+        ``listed_size`` is the listing's ``attach-file-size``: a body that contradicts it (longer,
+        or shorter without having been cut at the cap) or an empty body where content was listed
+        is an UpstreamError, and is never cached. A verified download is cached by ``(eid,
+        version)`` within the cache's byte budget, so every window of one file, and the resource
+        read after it, cost one download; one cut at a smaller cap is not reused for a larger one.
         """
         key = ("file", eid, version)
         cached = self.cache.get(key)
@@ -235,6 +239,17 @@ class LabArchivesClient:
         download = await self._download(
             protocol.Call.of("entries", "entry_attachment", {"uid": self.uid, "eid": eid}), max_bytes
         )
+        got = len(download.data)
+        if listed_size is not None and (got > listed_size or (got < listed_size and not download.truncated)):
+            raise UpstreamError(
+                f"LabArchives entry_attachment sent {got} bytes for entry {eid!r}, but the listing says "
+                f"{listed_size}; the download is not the file, refused",
+                method="entry_attachment",
+            )
+        if got == 0 and listed_size != 0:
+            raise UpstreamError(
+                f"LabArchives entry_attachment sent an empty body for entry {eid!r}; refused", method="entry_attachment"
+            )
         self.cache.put(key, (download, max_bytes))
         return download
 
@@ -243,14 +258,16 @@ class LabArchivesClient:
             protocol.Call.of("entries", "entry_thumb", {"uid": self.uid, "eid": eid}), max_bytes
         )
 
-    # --- what a request learned is not there ------------------------------------------------------
+    # --- what the layers above remember (one byte budget for everything) ---------------------------
 
-    def remember_unknown(self, *key: str) -> None:
-        """Note that an id was looked for everywhere and not found, for the cache's lifetime."""
-        self.cache.put(("unknown", *key), True)
+    def remember(self, key: tuple[Hashable, ...], value: object, size: int | None = None) -> None:
+        """Keep a derived value (an id known to be missing, a rendered page) in the byte-budgeted
+        cache for its lifetime; ``size`` overrides the weighing when ``value`` shares objects
+        cached elsewhere."""
+        self.cache.put(("memo", *key), value, size)
 
-    def is_unknown(self, *key: str) -> bool:
-        return self.cache.get(("unknown", *key)) is True
+    def recall(self, key: tuple[Hashable, ...]) -> object | None:
+        return self.cache.get(("memo", *key))
 
     # --- search ---------------------------------------------------------------------------------
 
@@ -317,6 +334,13 @@ class LabArchivesClient:
 
     async def _download(self, call: protocol.Call, max_bytes: int) -> Download:
         reply = await self._call(call, max_bytes, resync=True, extra_secrets=None, partial=True)
+        if protocol.is_error_document(reply.body):
+            code, desc = protocol.parse_error_body(reply.body, self._secrets)
+            if code is None:
+                raise UpstreamError(
+                    f"LabArchives {call.method} sent an <error> document instead of the file", method=call.method
+                )
+            raise protocol.error_for(call.method, reply.status, code, desc)
         ctype = reply.content_type.split(";")[0].strip() or "application/octet-stream"
         return Download(
             filename=_filename(reply.content_disposition),

@@ -132,6 +132,15 @@ def parse_error_body(body: bytes, secrets: Iterable[str] = ()) -> tuple[int | No
     return code, desc
 
 
+_ERROR_DOCUMENT = re.compile(rb"^(\xef\xbb\xbf)?\s*(<\?xml[^>]{0,200}\?>\s*)?<error[\s>]")
+
+
+def is_error_document(body: bytes) -> bool:
+    """True for an ``<error>`` document (§5.1), which a proxy or LabArchives may send with a 200 in
+    place of a file: it must become an error, never an attachment's content."""
+    return bool(_ERROR_DOCUMENT.match(body[:512]))
+
+
 # Names whose values are credentials or request identity wherever they appear (query, form, JSON,
 # a WAF's "param: value" echo). Every value of a URL query is removed too, whatever its name.
 _CREDENTIAL_NAMES = (

@@ -11,7 +11,7 @@ placement index (``labmcp.notebook.placement``), so a node placed once costs no 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -56,13 +56,20 @@ class Source(Protocol):
         self, nbid: str, page_tree_id: str, entry_data: bool = True, comment_data: bool = False
     ) -> PageEntries: ...
 
-    async def entry_attachment(self, eid: str, max_bytes: int) -> Download: ...
+    async def entry_attachment(
+        self, eid: str, max_bytes: int, *, version: int | None = None, listed_size: int | None = None
+    ) -> Download: ...
 
     async def entry_thumb(self, eid: str, max_bytes: int) -> Download: ...
 
     async def entry_search(
         self, query: str, nbid: str | None = None, page_size: int = 10, page_number: int = 0, entry_data: bool = True
     ) -> SearchResults: ...
+
+    def remember(self, key: tuple[Hashable, ...], value: object, size: int | None = None) -> None:
+        """Keep a derived value (a rendered page) in the source's byte-budgeted cache."""
+
+    def recall(self, key: tuple[Hashable, ...]) -> object | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
@@ -17,11 +17,13 @@ from typing import Any
 
 from labmcp.config import OutputSettings
 from labmcp.errors import InvalidArgumentError, LabArchivesError, NotFoundError
-from labmcp.labarchives.models import PART_ATTACHMENT, Download, Entry, NotebookRef, PageEntries
+from labmcp.labarchives.filetype import reconcile
+from labmcp.labarchives.models import PART_ATTACHMENT, Download, Entry, NotebookRef
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, check_index, iso
 from labmcp.notebook.budget import slice_text
-from labmcp.notebook.excerpts import IMAGE_TYPES, attachment_kind
+from labmcp.notebook.excerpts import attachment_kind
+from labmcp.notebook.files import NEVER_INLINE, Downloads, VerifiedFile, inline_verdict
 from labmcp.notebook.links import Links
 from labmcp.notebook.markdown import fenced
 from labmcp.notebook.render import FRAME_END, format_size, render_page
@@ -34,7 +36,8 @@ audit_log = logging.getLogger("labmcp.audit")
 
 MAX_BROWSE_NODES = 500
 STRUCTURE_RESERVE = 2_000
-RENDERED_PAGES = 16
+TEXT_LIKE = frozenset({"text/html", "application/xml", "image/svg+xml"})
+"""Detected types a text attachment may turn out to be and still be shown as (fenced) text."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +80,12 @@ class NotebookService:
 
     def __init__(self, source: Source, scope: Scope, output: OutputSettings, links: Links, download_cap: int) -> None:
         self._source = source
-        self._download_cap = download_cap
+        self.downloads = Downloads(source, download_cap)
         self.scope = scope
         self._output = output
         self._limit = content_limit(output)
         self._links = links
         self._searcher = Searcher(source, scope, links, self._limit)
-        self._rendered: OrderedDict[tuple[str, str], tuple[PageEntries, Located, str]] = OrderedDict()
 
     @property
     def content_limit(self) -> int:
@@ -181,12 +183,12 @@ class NotebookService:
     async def _page(self, nbid: str, page_id: str) -> tuple[Located, tuple[Entry, ...], str]:
         located = await self.scope.locate(nbid, page_id, kind="page")
         page = await self.scope.entries(nbid, page_id, entry_data=True)
-        key = (nbid, page_id)
-        remembered = self._rendered.get(key)
-        if remembered is not None and remembered[0] is page and remembered[1] == located:
-            # The source handed back the very same cached entries: the Markdown cannot have changed.
-            self._rendered.move_to_end(key)
-            return located, page.entries, remembered[2]
+        key = ("rendered", nbid, page_id)
+        # Same entries (id, version, time, content) at the same place: the Markdown cannot have changed.
+        signature = (located, tuple((e.eid, e.version, e.updated_at, hash(e.entry_data)) for e in page.entries))
+        remembered = self._source.recall(key)
+        if isinstance(remembered, tuple) and remembered[0] == signature:
+            return located, page.entries, remembered[1]
         updated = [e.updated_at for e in page.entries if e.updated_at]
         text = render_page(
             notebook_name=located.notebook.name,
@@ -198,9 +200,8 @@ class NotebookService:
             link=self.page_link(nbid, page_id),
             entries=page.entries,
         )
-        self._rendered[key] = (page, located, text)
-        while len(self._rendered) > RENDERED_PAGES:
-            self._rendered.popitem(last=False)
+        # Kept in the source's byte-budgeted cache, weighed by the Markdown it holds.
+        self._source.remember(key, (signature, text), size=sys.getsizeof(text) + 256 * (len(page.entries) + 1))
         return located, page.entries, text
 
     async def read_page(self, nbid: str, page_id: str, start_index: int = 0, max_chars: int | None = None) -> Rendered:
@@ -312,54 +313,65 @@ class NotebookService:
         if kind == "text":
             return await self._text_attachment(entry, meta, head, start_index, limit, link)
         if kind == "image":
-            cap = self._output.max_image_bytes
-            if entry.attach_file_size is None or entry.attach_file_size <= cap:
-                download = await self._source.entry_attachment(eid, cap)
-                if not download.truncated:
-                    self._audit(
-                        "get_attachment", notebook=nbid, page=page_id, entry=eid, image_bytes=len(download.data)
-                    )
-                    meta["returned"] = "image"
-                    return AttachmentAnswer(
-                        Rendered(head + "\nThe image follows as image content.", meta),
-                        link,
-                        image=download.data,
-                        image_type=(download.content_type or entry.attach_content_type).split(";")[0],
-                    )
-            thumb = await self._thumbnail(eid, cap)
-            if thumb is not None:
-                self._audit("get_attachment", notebook=nbid, page=page_id, entry=eid, thumbnail_bytes=len(thumb.data))
-                meta["returned"] = "thumbnail"
-                note = (
-                    f"\nThe image is larger than the {format_size(cap)} inline limit; LabArchives' thumbnail "
-                    f"follows as image content. The full image is the resource {uri}."
-                )
-                return AttachmentAnswer(
-                    Rendered(head + note, meta), link, image=thumb.data, image_type=thumb.content_type
-                )
-            meta["returned"] = "link"
-            note = f"\nThe image is larger than the {format_size(cap)} inline limit; read the resource {uri}."
-            self._audit("get_attachment", notebook=nbid, page=page_id, entry=eid, returned="link")
-            return AttachmentAnswer(Rendered(head + note, meta), link)
+            return await self._image_attachment(entry, meta, head, link)
         meta["returned"] = "link"
         self._audit("get_attachment", notebook=nbid, page=page_id, entry=eid, returned="link")
         note = f"\nThis file type cannot be shown as text. Its bytes are available as the resource {uri}."
         return AttachmentAnswer(Rendered(head + note, meta), link)
 
+    async def _image_attachment(
+        self, entry: Entry, meta: dict[str, Any], head: str, link: ResourceRef
+    ) -> AttachmentAnswer:
+        """The image inline only when its bytes prove the type, size and sides allow; else the
+        thumbnail (also verified) or a link, with a plain note of why. A file whose bytes contradict
+        its declared type gets no thumbnail either: it is not the image it says it is."""
+        cap, side = self._output.max_image_bytes, self._output.max_image_side
+        facts = {"notebook": meta["notebook_id"], "page": meta["page_id"], "entry": entry.eid}
+        reason = f"the image is larger than the {format_size(cap)} inline limit"
+        if entry.attach_file_size is None or entry.attach_file_size <= min(cap, self.downloads.cap):
+            file = await self.downloads.fetch(entry, partial=True)
+            meta["detected_type"] = file.mime_type
+            verdict = inline_verdict(file.data, file.mime_type, file.problem, cap, side)
+            if verdict.reason is None and not file.truncated:
+                self._audit("get_attachment", **facts, image_bytes=len(file.data))
+                meta["returned"] = "image"
+                note = "\nThe image follows as image content."
+                return AttachmentAnswer(Rendered(head + note, meta), link, image=file.data, image_type=file.mime_type)
+            reason = verdict.reason or reason
+            if file.problem is not None:
+                meta.update(returned="link", problem=file.problem)
+                self._audit("get_attachment", **facts, returned="link", problem=file.problem)
+                note = f"\nNot shown: {file.problem}. The bytes are available as the resource {link.uri}."
+                return AttachmentAnswer(Rendered(head + note, meta), link)
+        thumb = await self._thumbnail(entry.eid, cap)
+        if thumb is not None:
+            self._audit("get_attachment", **facts, thumbnail_bytes=len(thumb.data))
+            meta["returned"] = "thumbnail"
+            note = (
+                f"\nNot shown inline: {reason}; LabArchives' thumbnail follows as image content. "
+                f"The full image is the resource {link.uri}."
+            )
+            return AttachmentAnswer(Rendered(head + note, meta), link, image=thumb.data, image_type=thumb.content_type)
+        meta["returned"] = "link"
+        self._audit("get_attachment", **facts, returned="link")
+        note = f"\nNot shown inline: {reason}; read the resource {link.uri}."
+        return AttachmentAnswer(Rendered(head + note, meta), link)
+
     async def _thumbnail(self, eid: str, cap: int) -> Download | None:
-        """LabArchives' thumbnail of an image (``entry_thumb``, §6.4), if it has one within the cap.
+        """LabArchives' thumbnail of an image (``entry_thumb``, §6.4), if it has one that can be inlined.
 
         A missing thumbnail is normal (LabArchives answers with an error), so any LabArchives error
-        here means "no thumbnail", not a failed tool call.
+        here means "no thumbnail", not a failed tool call. A thumbnail is checked like an image:
+        its bytes must prove its type, and its size and sides must be within the limits.
         """
         try:
             thumb = await self._source.entry_thumb(eid, cap)
         except LabArchivesError:
             return None
-        kind = thumb.content_type.split(";")[0].strip().lower()
-        if thumb.truncated or kind not in IMAGE_TYPES or not thumb.data:
+        mime, problem = reconcile(thumb.content_type, thumb.data)
+        if thumb.truncated or inline_verdict(thumb.data, mime, problem, cap, self._output.max_image_side).reason:
             return None
-        return replace(thumb, content_type=kind)
+        return replace(thumb, content_type=mime)
 
     async def _text_attachment(
         self,
@@ -370,8 +382,13 @@ class NotebookService:
         limit: int,
         link: ResourceRef,
     ) -> AttachmentAnswer:
-        cap = self._download_cap
-        download = await self._source.entry_attachment(entry.eid, cap)
+        download = await self.downloads.fetch(entry, partial=True)
+        if download.problem is not None and download.mime_type not in TEXT_LIKE:
+            meta.update(returned="link", detected_type=download.mime_type, problem=download.problem)
+            self._audit("get_attachment", notebook=meta["notebook_id"], page=meta["page_id"], entry=entry.eid,
+                        returned="link", problem=download.problem)  # fmt: skip
+            note = f"\nNot shown: {download.problem}. The bytes are available as the resource {link.uri}."
+            return AttachmentAnswer(Rendered(head + note, meta), link)
         text = download.data.decode("utf-8", errors="replace")
         piece = slice_text(text, start_index, limit)
         lang = PurePosixPath(entry.attach_file_name).suffix.lstrip(".").lower()
@@ -401,20 +418,22 @@ class NotebookService:
         )
         return AttachmentAnswer(Rendered(body, meta), link)
 
-    async def attachment_blob(self, nbid: str, page_id: str, eid: str) -> Blob:
-        """The attachment resource: the whole file, refused when it is over the download cap."""
+    async def download(self, nbid: str, page_id: str, eid: str) -> VerifiedFile:
+        """An attachment's verified bytes after the scope check: the whole file, or an error when it
+        is over the download cap. One download per file version while the cache holds it."""
         _, entry = await self._attachment_entry(nbid, page_id, eid)
-        cap = self._download_cap
-        if entry.attach_file_size is not None and entry.attach_file_size > cap:
-            raise InvalidArgumentError(
-                f"attachment is {format_size(entry.attach_file_size)}, over the {format_size(cap)} download cap"
-            )
-        download = await self._source.entry_attachment(eid, cap)
-        if download.truncated:
-            raise InvalidArgumentError(f"attachment is larger than the {format_size(cap)} download cap")
-        self._audit("resource:attachment", notebook=nbid, page=page_id, entry=eid, bytes=len(download.data))
-        mime = (download.content_type or entry.attach_content_type or "application/octet-stream").split(";")[0]
-        return Blob(download.data, mime, download.filename or entry.attach_file_name)
+        return await self.downloads.fetch(entry)
+
+    async def attachment_blob(self, nbid: str, page_id: str, eid: str) -> Blob:
+        """The attachment resource: the whole verified file, refused when it is over the download cap.
+
+        Its type is the one the bytes prove; SVG and HTML (which a client might render and run) and
+        bytes that contradict their declared type go out as ``application/octet-stream``.
+        """
+        file = await self.download(nbid, page_id, eid)
+        self._audit("resource:attachment", notebook=nbid, page=page_id, entry=eid, bytes=len(file.data))
+        unsafe = file.problem is not None or file.mime_type in NEVER_INLINE
+        return Blob(file.data, "application/octet-stream" if unsafe else file.mime_type, file.filename)
 
     # --- resources and completions ------------------------------------------------------------
 

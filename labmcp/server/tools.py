@@ -267,6 +267,8 @@ TOOLS: tuple[ToolSpec, ...] = (
                 "next_start_index": _I_NULL,
                 "download_truncated": _B,
                 "content": _S,
+                "detected_type": _S,
+                "problem": _S,
             },
             ("notebook_id", "page_id", "entry_id", "kind", "returned", "uri"),
         ),
