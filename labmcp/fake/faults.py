@@ -2,13 +2,21 @@
 
 ``Faults`` is plain bookkeeping (which fault hits the next call of a method); ``fault_response``
 turns the body-level kinds into a response, purely. The transport kinds (hang, reset, latency,
-hang_mid_body) are acted out by the loopback adapter in ``serve``.
+hang_mid_body) are acted out by the loopback adapter in ``serve``. The hostile kinds: ``encoded``
+(content codings, stacked, or a compression bomb), ``custom`` (any status, type and body: a lying
+type, an empty or ``<error>`` body with 200, a UTF-16 DTD) and ``echo_error`` (a WAF page that
+echoes the request, signature and all).
 """
 
 from __future__ import annotations
 
+import functools
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from html import escape
 from typing import Final, Literal
+from urllib.parse import unquote, unquote_plus
 
 from labmcp.fake.exchange import FakeConfig, FakeResponse, error_response
 
@@ -25,6 +33,9 @@ FaultKind = Literal[
     "wrong_content_type",
     "huge_body",
     "latency",
+    "encoded",
+    "custom",
+    "echo_error",
 ]
 KINDS: Final = frozenset(FaultKind.__args__)  # type: ignore[attr-defined]
 TRANSPORT_KINDS: Final = frozenset({"hang_before_response", "hang_mid_body", "reset", "latency"})
@@ -98,8 +109,74 @@ class Faults:
         return None
 
 
-def fault_response(fault: Fault, normal: FakeResponse, config: FakeConfig) -> FakeResponse:
-    """The response a body-level fault sends instead of (or made from) the normal one."""
+def _encode_one(chunks: Iterable[bytes], coding: str) -> bytes:
+    """Apply one content coding to a stream of chunks (RFC 9110 §8.4)."""
+    if coding in ("gzip", "x-gzip", "deflate"):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31 if coding != "deflate" else 15)
+        return b"".join(packer.compress(chunk) for chunk in chunks) + packer.flush()
+    body = b"".join(chunks)
+    # An unsupported coding (br, zstd): the bytes only have to be something else.
+    return body if coding == "identity" else body[::-1]
+
+
+def _zeros(size: int) -> Iterator[bytes]:
+    for start in range(0, size, 1 << 20):
+        yield bytes(min(1 << 20, size - start))
+
+
+def _apply(codings: tuple[str, ...], stream: Iterable[bytes]) -> bytes:
+    body = b""
+    for coding in codings:
+        body = _encode_one(stream, coding)
+        stream = (body,)
+    return body
+
+
+@functools.lru_cache(maxsize=4)
+def bomb(size: int, codings: tuple[str, ...]) -> bytes:
+    """``size`` zero bytes under ``codings``: seconds of CPU for a large size, so built once (call
+    it before the fault fires, or the fake spends those seconds inside a request)."""
+    return _apply(codings, _zeros(size))
+
+
+def _encoded(fault: Fault, normal: FakeResponse) -> FakeResponse:
+    """The normal answer, or with ``inflated`` that many zero bytes (a bomb, built without ever
+    holding them), sent with each coding of ``encodings`` applied in order."""
+    codings = tuple(c.strip() for c in str(fault.params.get("encodings", "gzip")).split(",") if c.strip())
+    inflated = fault.params.get("inflated")
+    body = bomb(inflated, codings) if isinstance(inflated, int) else _apply(codings, (normal.body,))
+    headers = tuple(h for h in normal.headers if h[0].lower() != "content-encoding")
+    return FakeResponse(normal.status, (*headers, ("Content-Encoding", ", ".join(codings))), body)
+
+
+def _custom(fault: Fault) -> FakeResponse:
+    body = fault.params.get("body", b"")
+    ctype = fault.params.get("content_type", "application/xml")
+    status = fault.params.get("status", 200)
+    headers = fault.params.get("headers", ())
+    if not isinstance(body, bytes) or not isinstance(ctype, str) or not isinstance(status, int):
+        raise TypeError("custom fault: body bytes, content_type str, status int")
+    extra = tuple(headers) if isinstance(headers, tuple) else ()
+    return FakeResponse(status, (("Content-Type", ctype), *extra), body)
+
+
+def _echo_error(fault: Fault, target: str) -> FakeResponse:
+    """A WAF/proxy error page that echoes the request target in the forms such pages use: raw,
+    percent-decoded, and form-decoded (``+`` as a space), inside a LabArchives-shaped error."""
+    status = int(fault.number("status", 403))
+    echoed = f"Request blocked: {target} | decoded {unquote(target)} | form {unquote_plus(target)}"
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<error><error-code>4999</error-code>'
+        f"<error-description>{escape(echoed)}</error-description></error>"
+    ).encode()
+    return FakeResponse(status, (("Content-Type", "application/xml; charset=utf-8"),), body, 4999)
+
+
+def fault_response(fault: Fault, normal: FakeResponse, config: FakeConfig, target: str = "") -> FakeResponse:
+    """The response a body-level fault sends instead of (or made from) the normal one.
+
+    ``target`` is the request's path and query, for faults that echo it back.
+    """
     xml = (("Content-Type", "application/xml; charset=utf-8"),)
     match fault.kind:
         case "http_status":
@@ -127,5 +204,11 @@ def fault_response(fault: Fault, normal: FakeResponse, config: FakeConfig) -> Fa
             size = int(fault.number("size", 16 * 1024 * 1024))
             head, tail = b'<?xml version="1.0" encoding="UTF-8"?>\n<utilities><padding>', b"</padding></utilities>\n"
             return FakeResponse(200, xml, head + b"x" * max(0, size - len(head) - len(tail)) + tail)
+        case "encoded":
+            return _encoded(fault, normal)
+        case "custom":
+            return _custom(fault)
+        case "echo_error":
+            return _echo_error(fault, target)
         case _:
             return normal

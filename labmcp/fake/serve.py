@@ -205,7 +205,7 @@ class FakeLabArchives:
             return False
         response = self.handler.handle(request, _now_ms())
         if fault is not None and fault.kind not in TRANSPORT_KINDS:
-            response = fault_response(fault, response, self.config)
+            response = fault_response(fault, response, self.config, target)
         self._record(request.verb, where, request.params, response.status, response.error_code, fault)
         cut = None
         if fault is not None and fault.kind == "hang_mid_body":
