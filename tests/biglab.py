@@ -53,9 +53,27 @@ class BigLab:
     def top(self, name: str) -> Node:
         return next(n for n in self.store.children(self.nbid, ROOT_TREE_ID) if n.display_text == name)
 
+    def folder_ids_above(self, node: Node) -> list[str]:
+        """Tree ids of the folders above ``node``, nearest first."""
+        out = []
+        current = self.store.nodes.get(node.parent_id)
+        while current is not None:
+            out.append(current.tree_id)
+            current = self.store.nodes.get(current.parent_id)
+        return out
 
-def build(now_ms: int, config: FakeConfig | None = None) -> BigLab:
-    """The big lab behind a fake whose app token is valid for an hour from ``now_ms``."""
+    def add_word(self, pages: list[Node], word: str, extra: str = "") -> list[str]:
+        """One more text entry holding ``word`` on each page; their entry ids, in order."""
+        return [
+            self.store.add_entry(p.tree_id, PART_TEXT, f"<p>{word} {extra}</p>", owner=UID, at=AT).eid for p in pages
+        ]
+
+
+def build(now_ms: int, config: FakeConfig | None = None, folders: int = FOLDERS) -> BigLab:
+    """The big lab behind a fake whose app token is valid for an hour from ``now_ms``.
+
+    ``folders`` scales it down (the bench's quick run); five pages per folder either way.
+    """
     store = Store()
     store.add_akid(AKID, PASSWORD)
     store.add_user(UID, EMAIL, AKID, "Big Lab User")
@@ -64,10 +82,10 @@ def build(now_ms: int, config: FakeConfig | None = None) -> BigLab:
     creds = Credentials(AKID, Secret(PASSWORD), EMAIL, Secret(TOKEN), UID)
     lab = BigLab(FakeLabArchives(store, config or FakeConfig(), creds), notebook.nbid)
     queue: deque[Node | None] = deque([None])
-    while len(lab.folders) < FOLDERS:
+    while len(lab.folders) < folders:
         parent = queue.popleft()
         for n in range(TOP_FOLDERS if parent is None else BRANCHING):
-            if len(lab.folders) >= FOLDERS:
+            if len(lab.folders) >= folders:
                 break
             name = f"Folder {len(lab.folders):04d}" if parent is None else f"{parent.display_text}.{n}"
             folder = store.add_folder(notebook.nbid, name, parent.tree_id if parent else ROOT_TREE_ID)

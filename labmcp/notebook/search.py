@@ -23,9 +23,16 @@ import secrets
 import struct
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import unquote, urlsplit
 
-from labmcp.errors import InvalidArgumentError, NotFoundError, RequestBudgetError
-from labmcp.labarchives.models import Entry
+from labmcp.errors import (
+    InvalidArgumentError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    RequestBudgetError,
+)
+from labmcp.labarchives.models import ROOT_TREE_ID, Entry, NotebookRef, TreeNode
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, check_index, iso
 from labmcp.notebook.excerpts import SEARCH_SNIPPET_CHARS, snippet
@@ -188,14 +195,24 @@ class Searcher:
             self._scope.notebook(nbid)
         except NotFoundError:
             return None
+        whole = self._scope.root(nbid)[0] == ROOT_TREE_ID
         known = self._scope.index.page_of(nbid, entry.eid)
         if known is not None:
+            located = await self._page(nbid, known, entry, whole)
+            found = None if located is None else await self._entry_on(located, entry.eid)
+            if located is not None and found is not None:
+                return Hit(located, found, t, offset)
+        hint = _page_hint(entry.entry_url, nbid) if whole else None
+        if hint is not None and hint != known and not self._scope.index.is_unknown(nbid, hint):
+            # The whole notebook is in scope: the entry is on page ``hint`` of this notebook if
+            # LabArchives lists it among that page's entries (one call, which read_page reuses).
             try:
-                located = await self._scope.locate(nbid, known, kind="page")
-            except NotFoundError:
-                return None
-            found = await self._entry_on(located, entry.eid)
-            if found is not None:
+                found = await self._entry_on(_reported(self._scope.notebook(nbid), hint, entry.tree_path), entry.eid)
+            except (NotFoundError, PermissionDeniedError, InvalidRequestError):
+                self._scope.index.add_unknown(nbid, hint)
+                found = None
+            located = None if found is None else await self._page(nbid, hint, entry, whole)
+            if located is not None and found is not None:
                 return Hit(located, found, t, offset)
         if not placed:
             placed.update(self._placed_paths(nbid))
@@ -212,6 +229,17 @@ class Searcher:
                 if found is not None:
                     return Hit(candidate, found, t, offset)
         return None
+
+    async def _page(self, nbid: str, page_id: str, entry: Entry, whole: bool) -> Located | None:
+        """A page known to hold the entry, as Located: placed by ids where the index can, else (only
+        when the whole notebook is in scope) named by the hit's ``tree-path``, which is display only."""
+        located = self._scope.placed_in_scope(nbid, page_id)
+        if located is not None or whole:
+            return located or _reported(self._scope.notebook(nbid), page_id, entry.tree_path)
+        try:
+            return await self._scope.locate(nbid, page_id, kind="page")
+        except NotFoundError:
+            return None
 
     async def _entry_on(self, located: Located, eid: str) -> Entry | None:
         page = await self._scope.entries(located.notebook.id, located.node.tree_id)
@@ -324,6 +352,27 @@ class Searcher:
             f"{'' if nbid or len(self._scope.notebooks) == 1 else ' in all notebooks and the Inbox'}; "
             "entries whose page cannot be proven (e.g. Inbox items) are not shown."
         )
+
+
+def _page_hint(url: str, nbid: str) -> str | None:
+    """The page id of an ``entry-url`` shaped like labapi's page links (``…/<nbid>/page/<id>``), else None.
+
+    §6.8 leaves the form open, so this is only a hint: the page must still list the entry.
+    """
+    try:
+        segments = urlsplit(url).path.split("/")
+    except ValueError:
+        return None
+    for i in range(len(segments) - 2):
+        if segments[i + 1] == "page" and unquote(segments[i]) == nbid and segments[i + 2]:
+            return unquote(segments[i + 2])
+    return None
+
+
+def _reported(nb: NotebookRef, page_id: str, tree_path: str) -> Located:
+    """A page of a notebook wholly in scope, named as LabArchives' ``tree-path`` reports it (display only)."""
+    folders, _, title = tree_path.rpartition("/")
+    return Located(nb, TreeNode(page_id, title, True), tuple(folders.split("/")) if folders else ())
 
 
 def _cut(text: str, cap: int) -> str:

@@ -77,6 +77,16 @@ def test_get_node(w: World) -> None:
     assert error_code(call(w, "tree_tools/get_node", uid=UID, nbid=w.nb_a, tree_id=w.secret_page)) == 4501
 
 
+def test_get_node_serves_both_layouts() -> None:
+    """§6.3 leaves open whether get_node names the parent: with node_parent off there is no element."""
+    w = world()
+    node = _one(xml(call(w, "tree_tools/get_node", uid=UID, nbid=w.nb_a, tree_id=w.page)), "node")
+    assert node.findtext("parent-tree-id") == w.folder
+    w.handler.config.node_parent = False
+    node = _one(xml(call(w, "tree_tools/get_node", uid=UID, nbid=w.nb_a, tree_id=w.page)), "node")
+    assert node.find("parent-tree-id") is None and node.findtext("display-text") == "Day 1"
+
+
 def test_entries_for_page_shape(w: World) -> None:
     """§6.3, §7.1: typed entry fields, attachment fields, entry-data only when asked, page order."""
     root = xml(call(w, "tree_tools/get_entries_for_page", uid=UID, nbid=w.nb_a, page_tree_id=w.page, entry_data="True"))

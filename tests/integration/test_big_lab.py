@@ -20,7 +20,7 @@ from markdown_it import MarkdownIt
 from labmcp.config import OutputSettings, ScopeSettings
 from labmcp.errors import NotFoundError
 from labmcp.labarchives.client import open_client
-from labmcp.labarchives.models import PART_TEXT, ROOT_TREE_ID
+from labmcp.labarchives.models import ROOT_TREE_ID
 from labmcp.notebook.links import Links
 from labmcp.notebook.placement import PlacementIndex
 from labmcp.notebook.scope import resolve_scope
@@ -154,39 +154,51 @@ async def test_completion_costs_at_most_one_call_and_matches_names_containing_th
         assert pages and all("age 0" in lab.store.nodes[i].display_text for i in pages)
 
 
-def _word_on(lab: biglab.BigLab, pages: list[Any], word: str, extra: str = "") -> list[str]:
-    eids = []
-    for page in pages:
-        entry = lab.store.add_entry(page.tree_id, PART_TEXT, f"<p>{word} {extra}</p>", owner=biglab.UID, at=biglab.AT)
-        eids.append(entry.eid)
-    return eids
-
-
-async def test_cold_search_costs_one_call_plus_one_per_unplaced_page_and_folder(lab: biglab.BigLab) -> None:
+async def test_cold_search_over_a_whole_notebook_costs_one_call_plus_one_per_page(lab: biglab.BigLab) -> None:
     pages = lab.deepest_pages()[:50:5]  # ten deep pages
-    _word_on(lab, pages, "zeolite")
-    folders_on_paths = {f for p in pages for f in _folder_ids(lab, p)}
+    eids = lab.add_word(pages, "zeolite")
     async with service(lab) as svc:
         calls = Calls(lab)
         answer = await svc.search("zeolite", limit=50)
-        assert len(answer.structured["results"]) == len(pages) and answer.structured["complete"]
-        # One entry_search, one listing per folder on the hits' paths (plus the top level), one page each.
-        assert calls.methods["entry_search"] == 1
-        assert calls.methods["get_entries_for_page"] == len(pages)
-        assert calls.methods["get_tree_level"] <= len(folders_on_paths) + 1
+        assert [h["entry_id"] for h in answer.structured["results"]] == eids
+        assert answer.structured["complete"]
+        assert calls.methods == Counter(entry_search=1, get_entries_for_page=len(pages))
+        for hit, page in zip(answer.structured["results"], pages, strict=True):
+            assert hit["page_id"] == page.tree_id
+            assert hit["folder_path"] == "/".join(lab.store.path_names(page)[:-1])
         calls.mark()
         await svc.search("zeolite", limit=50)
         assert int(calls) == 0
+        for page in pages:
+            calls.mark()
+            await svc.read_page(lab.nbid, page.tree_id)
+            assert calls.methods["get_entries_for_page"] == 0  # search read the page already
+            assert int(calls) <= 1 + lab.depth(page)
+
+
+async def test_cold_search_under_a_folder_scope_lists_each_folder_on_the_hits_paths_once(lab: biglab.BigLab) -> None:
+    top = lab.top("Folder 0000")
+    pages = [p for p in lab.deepest_pages() if lab.store.path_names(p)[0] == top.display_text][:60:6]
+    lab.add_word(pages, "basalt")
+    folders_on_paths = {f for p in pages for f in lab.folder_ids_above(p)} - {top.tree_id}
+    async with service(lab, notebook_id=lab.nbid, folder_path=top.display_text) as svc:
+        calls = Calls(lab)
+        answer = await svc.search("basalt", limit=50)
+        assert len(answer.structured["results"]) == len(pages) and answer.structured["complete"]
+        assert calls.methods["entry_search"] == 1
+        assert calls.methods["get_entries_for_page"] == len(pages)
+        assert calls.methods["get_tree_level"] <= len(folders_on_paths) + 1  # + the scope folder itself
         for hit in answer.structured["results"]:
             calls.mark()
             await svc.read_page(hit["notebook_id"], hit["page_id"])
-            assert int(calls) == 0  # search placed the page and read its entries
+            assert int(calls) == 0  # search placed the page by ids and read its entries
 
 
 async def test_search_over_placed_folders_costs_one_call_plus_one_per_page(lab: biglab.BigLab) -> None:
-    pages = lab.deepest_pages()[100:130:3]
-    _word_on(lab, pages, "quokka")
-    async with service(lab) as svc:
+    top = lab.top("Folder 0000")
+    pages = [p for p in lab.deepest_pages() if lab.store.path_names(p)[0] == top.display_text][100:130:3]
+    lab.add_word(pages, "quokka")
+    async with service(lab, notebook_id=lab.nbid, folder_path=top.display_text) as svc:
         for page in pages:  # place the folders (a browse or earlier answers would do the same)
             await svc.scope.locate(lab.nbid, page.parent_id, kind="folder")
             await svc.browse(lab.nbid, page.parent_id)
@@ -196,22 +208,13 @@ async def test_search_over_placed_folders_costs_one_call_plus_one_per_page(lab: 
         assert int(calls) <= 1 + len(pages), calls.methods
 
 
-def _folder_ids(lab: biglab.BigLab, node: Any) -> list[str]:
-    out = []
-    current = lab.store.nodes.get(node.parent_id)
-    while current is not None:
-        out.append(current.tree_id)
-        current = lab.store.nodes.get(current.parent_id)
-    return out
-
-
 async def test_hits_after_ten_pages_of_out_of_scope_matches_come_first(lab: biglab.BigLab) -> None:
     """Issue 14: "0 result(s)" on pages 0-10 while the folder's two hits sat on page 11."""
     scope_top = lab.top("Folder 0004")
     outside = [p for p in lab.pages if lab.store.path_names(p)[0] != scope_top.display_text][:110]
     inside = [p for p in lab.pages if lab.store.path_names(p)[0] == scope_top.display_text][-2:]
-    _word_on(lab, outside, "ocelot")
-    wanted = _word_on(lab, inside, "ocelot")
+    lab.add_word(outside, "ocelot")
+    wanted = lab.add_word(inside, "ocelot")
     async with service(lab, notebook_id=lab.nbid, folder_path=scope_top.display_text) as svc:
         answer = await svc.search("ocelot")
         assert [h["entry_id"] for h in answer.structured["results"]] == wanted
@@ -222,7 +225,7 @@ async def test_hits_after_ten_pages_of_out_of_scope_matches_come_first(lab: bigl
 async def test_a_fifty_hit_search_lists_all_fifty_in_its_text(lab: biglab.BigLab) -> None:
     pages = lab.pages[2000:2060]
     long_text = "OD600 " + " ".join(f"reading{n} 0.{n:03d}" for n in range(300))
-    eids = _word_on(lab, pages, "wombat", long_text)
+    eids = lab.add_word(pages, "wombat", long_text)
     async with service(lab) as svc:
         answer = await svc.search("wombat", limit=50)
         results = answer.structured["results"]
@@ -255,8 +258,8 @@ async def test_names_with_slashes_and_look_alike_paths_never_leak(lab: biglab.Bi
     fake_alpha_page = store.add_page(nbid, "Plan", fake_alpha.tree_id)
     nested_fake = store.add_folder(nbid, "Alpha", store.add_folder(nbid, "Projects ").tree_id)
     nested_page = store.add_page(nbid, "Plan", nested_fake.tree_id)
-    good = _word_on(lab, [inside, alpha_page], "bradfordish")
-    bad = _word_on(lab, [look_alike, fake_alpha_page, nested_page], "bradfordish", "LEAKED-CANARY")
+    good = lab.add_word([inside, alpha_page], "bradfordish")
+    bad = lab.add_word([look_alike, fake_alpha_page, nested_page], "bradfordish", "LEAKED-CANARY")
     for scope_path, wanted in (("Protocols", good[:1]), ("Projects/Alpha", good[1:])):
         async with service(lab, notebook_id=nbid, folder_path=scope_path) as svc:
             answer = await svc.search("bradfordish", limit=50)
@@ -275,7 +278,7 @@ async def test_a_withheld_hit_costs_what_a_miss_costs(lab: biglab.BigLab) -> Non
     """Under a folder scope, a match outside it costs the one entry_search a miss costs."""
     scope_top = lab.top("Folder 0005")
     outside = next(p for p in lab.pages if lab.store.path_names(p)[0] != scope_top.display_text)
-    _word_on(lab, [outside], "pangolin")
+    lab.add_word([outside], "pangolin")
     async with service(lab, notebook_id=lab.nbid, folder_path=scope_top.display_text) as svc:
         calls = Calls(lab)
         withheld = await svc.search("pangolin")

@@ -140,3 +140,23 @@ def test_child_order_does_not_matter(children: list[str]) -> None:
     )
     (node,) = decode.decode_tree_level(decode.parse_xml(body.encode(), "get_tree_level"))
     assert (node.tree_id, node.display_text, node.is_page) == ("T", "D", True)
+
+
+@pytest.mark.parametrize(
+    ("extra", "parent"),
+    [
+        ("<parent-tree-id>Rm9sZGVy</parent-tree-id>", "Rm9sZGVy"),
+        ("<parent-tree-id>0</parent-tree-id>", "0"),
+        ("<parent-tree-id/>", "0"),
+        ("", None),
+    ],
+)
+def test_get_node_names_its_parent_only_when_the_answer_does(extra: str, parent: str | None) -> None:
+    """§6.3 leaves the layout open: no <parent-tree-id> means "not said", an empty one the top level."""
+    body = (
+        "<tree-tools><node><display-text>Day 1</display-text><tree-id>UGFnZQ==</tree-id>"
+        f'<is-page type="boolean">true</is-page><entry-count type="integer">3</entry-count>{extra}</node></tree-tools>'
+    )
+    details = decode.decode_node(decode.parse_xml(body.encode(), "get_node"))
+    assert details.node.tree_id == "UGFnZQ==" and details.node.is_page
+    assert details.parent_tree_id == parent and details.entry_count == 3
