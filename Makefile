@@ -13,11 +13,12 @@ MCPB := $(VENV)/npm/node_modules/.bin/mcpb
 MCPB_VERSION := 2.1.2
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "labmcp needs Python >= 3.11")'
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "labmcp needs Python >= 3.11")'
+	@echo "Setting up $(VENV) (pip's output goes to $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(PY) -m pip install --upgrade pip && $(PY) -m pip install -e '.[dev]'; } > $(VENV)/install.log 2>&1 \
+		|| { tail -n 30 $(VENV)/install.log; echo "pip install failed; the whole log is $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
 
 test: lint typecheck pytest
 

@@ -4,9 +4,10 @@ Who sees what: the demo user (``EMAIL``) sees all three notebooks, the default b
 "Molecular Biology Lab — 2026"; the colleague (Ana Costa) sees only "Core Facility — Shared
 Instruments", where one page ("Billing — restricted") is unreadable for the demo user.
 
-Canary: the string ``CANARY`` ("CANARY-OUTSIDE-SCOPE-7f3a") appears in exactly two places, both outside
-the scope ``notebook = default notebook, folder = "Projects"``: the page "Retired samples" in the default
-notebook's root folder "Archive (old)", and the page "Booking rules" of the "Core Facility" notebook.
+Canary: the string ``CANARY`` ("LB-7F3A-QX91", a lab reference code that reads like data, so the demo
+shows no test marker) appears in exactly two places, both outside the scope ``notebook = default
+notebook, folder = "Projects"``: the page "Retired samples" in the default notebook's root folder
+"Archive (old)", and the page "Booking rules" of the "Core Facility" notebook.
 Scope-escape tests assert that no output ever contains it.
 
 Also here on purpose: ids with ``+``/``/``/``=`` (§3), a uid with ``'`` and ``^``, Unicode and ``&``/``<`` in
@@ -32,7 +33,7 @@ TOKEN: Final = "Xq7+demo/APP=token"  # noqa: S105  # public demo credentials, by
 UID: Final = "285489257De'mo9^Lt4116011183268315271"
 COLLEAGUE_UID: Final = "233106187ana2,cos5417615158751911759198414"
 COLLEAGUE_EMAIL: Final = "ana.costa@example.org"
-CANARY: Final = "CANARY-OUTSIDE-SCOPE-7f3a"
+CANARY: Final = "LB-7F3A-QX91"
 
 DEFAULT_NOTEBOOK: Final = "Molecular Biology Lab — 2026"
 _T0 = int(datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp())
@@ -172,7 +173,7 @@ def _lab_notebook(store: Store, nbid: str) -> None:
     store.add_entry(
         retired.tree_id,
         PART_PLAIN_TEXT,
-        f"Boxes 1-9 discarded in 2025. Marker: {CANARY}",
+        f"Boxes 1-9 discarded in 2025 (disposal ref {CANARY}).",
         owner=UID,
         at=at - 300 * _DAY,
     )
