@@ -18,7 +18,7 @@ import trio
 from markdown_it import MarkdownIt
 
 from labmcp.config import OutputSettings, ScopeSettings
-from labmcp.errors import NotFoundError
+from labmcp.errors import InvalidArgumentError, NotFoundError
 from labmcp.labarchives.client import open_client
 from labmcp.labarchives.models import ROOT_TREE_ID
 from labmcp.notebook.links import Links
@@ -300,3 +300,21 @@ async def test_without_parents_reads_never_repeat_a_walk(lab: biglab.BigLab) -> 
         assert calls.methods["get_tree_level"] <= len(lab.folders) + 1
         listed = [r.params.get("parent_tree_id") for r in lab.fake.log if r.api_method == "get_tree_level"]
         assert len(listed) == len(set(listed)) or ROOT_TREE_ID in listed
+
+
+async def test_page_n_and_the_cursor_continue_at_the_same_hit(lab: biglab.BigLab) -> None:
+    top = lab.top("Folder 0003")
+    inside = [p for p in lab.pages if lab.store.path_names(p)[0] == top.display_text][:25]
+    outside = [p for p in lab.pages if lab.store.path_names(p)[0] != top.display_text][:40]
+    mixed = [page for pair in zip(outside[::2], outside[1::2], inside, strict=False) for page in pair]
+    eids = lab.add_word(mixed, "kinkajou")
+    wanted = [eid for eid, page in zip(eids, mixed, strict=True) if page in inside]
+    async with service(lab, notebook_id=lab.nbid, folder_path=top.display_text) as svc:
+        first = await svc.search("kinkajou", limit=7)
+        by_cursor = await svc.search("kinkajou", limit=7, cursor=first.structured["next_cursor"])
+        by_page = await svc.search("kinkajou", limit=7, page=1)
+        ids = [h["entry_id"] for h in first.structured["results"] + by_cursor.structured["results"]]
+        assert ids == wanted[:14]
+        assert by_page.structured["results"] == by_cursor.structured["results"]
+        with pytest.raises(InvalidArgumentError):
+            await svc.search("other query", limit=7, cursor=first.structured["next_cursor"])

@@ -8,8 +8,9 @@ import pytest
 
 from labmcp.errors import ConfigError, InvalidArgumentError
 from labmcp.labarchives.regions import resolve_web_host
+from labmcp.notebook.cursor import CursorCodec
 from labmcp.notebook.links import Links, safe_link
-from labmcp.notebook.search import CursorCodec, _page_hint
+from labmcp.notebook.search import _page_hint
 
 
 def test_a_cursor_round_trips_and_hides_its_position() -> None:
