@@ -89,9 +89,12 @@ class HTTPSettings:
     health_port: int | None = None
     max_body_bytes: int = 1024 * 1024
     max_sessions: int = 100
+    max_sessions_per_credential: int = 50
     max_concurrent_requests: int = 32
     idle_timeout: float = 300.0
+    body_timeout: float = 10.0
     shutdown_grace: float = 10.0
+    shutdown_delay: float = 1.0
     readiness_interval: float = 15.0
 
 
@@ -117,6 +120,7 @@ class Settings:
     http: HTTPSettings
     output: OutputSettings
     transport: Transport = "stdio"
+    request_timeout: float = 120.0
     server_name: str = "labmcp"
     server_version: str = __version__
     demo: bool = False
@@ -223,11 +227,30 @@ OPTIONS: tuple[Option, ...] = (
         "LABMCP_HEALTH_PORT",
         "health/metrics port (default 8000 with --transport http, off with stdio)",
     ),
-    Option("--max-body-bytes", "LABMCP_MAX_BODY_BYTES", "largest HTTP request body", "1048576"),
+    Option("--max-body-bytes", "LABMCP_MAX_BODY_BYTES", "largest message: HTTP request body or stdio line", "1048576"),
     Option("--max-sessions", "LABMCP_MAX_SESSIONS", "most concurrent MCP HTTP sessions", "100"),
+    Option(
+        "--max-sessions-per-credential",
+        "LABMCP_MAX_SESSIONS_PER_CREDENTIAL",
+        "most concurrent MCP HTTP sessions of one credential",
+        "50",
+    ),
     Option("--max-concurrent-requests", "LABMCP_MAX_CONCURRENT_REQUESTS", "most requests served at once", "32"),
     Option("--idle-timeout", "LABMCP_IDLE_TIMEOUT", "close idle HTTP sessions after seconds", "300"),
+    Option("--body-timeout", "LABMCP_BODY_TIMEOUT", "seconds an HTTP request body may take to arrive", "10"),
+    Option(
+        "--request-timeout",
+        "LABMCP_REQUEST_TIMEOUT",
+        "total seconds one MCP request may take before it is answered with an error",
+        "120",
+    ),
     Option("--shutdown-grace", "LABMCP_SHUTDOWN_GRACE", "seconds in-flight calls get on SIGTERM", "10"),
+    Option(
+        "--shutdown-delay",
+        "LABMCP_SHUTDOWN_DELAY",
+        "seconds readiness reports 503 on SIGTERM before the HTTP listener closes",
+        "1",
+    ),
     Option(
         "--readiness-interval",
         "LABMCP_READINESS_INTERVAL",
@@ -366,6 +389,7 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
             tools=raw.listing("tools"),
         ),
         transport="http" if transport == "http" else "stdio",
+        request_timeout=raw.number("request_timeout", 0.001),
         server_name=raw.text("server_name") or "labmcp",
         server_version=raw.text("server_version") or __version__,
         demo=demo,
@@ -460,8 +484,11 @@ def _http(raw: _Raw, transport: str) -> HTTPSettings:
         health_port=health_port,
         max_body_bytes=raw.integer("max_body_bytes", 1024),
         max_sessions=raw.integer("max_sessions", 1),
+        max_sessions_per_credential=raw.integer("max_sessions_per_credential", 1),
         max_concurrent_requests=raw.integer("max_concurrent_requests", 1),
         idle_timeout=raw.number("idle_timeout", 1.0),
+        body_timeout=raw.number("body_timeout", 0.001),
         shutdown_grace=raw.number("shutdown_grace"),
+        shutdown_delay=raw.number("shutdown_delay"),
         readiness_interval=raw.number("readiness_interval", 0.1),
     )

@@ -4,6 +4,13 @@ file, text or JSON lines, and redaction of secrets in every record, exceptions i
 Redaction works on the formatted line, so a secret that reaches a log call by any path (an
 exception text, a URL logged by a library) is masked: the configured secret values, their
 percent-encoded forms, and any ``sig=``/``password=``/``token=`` query parameter.
+
+Escaping: whatever a request contributes to a message (a path, a header, a tool argument) could
+hold a newline and forge a whole record, say a fake ``labmcp.audit`` line. So the message of every
+record has its control, line-separator and lone-surrogate characters written as ``\\n``,
+``\\x1b``, ``\\u2028``, ``\\udc80``; a backslash itself becomes ``\\\\`` so an escape cannot be
+forged either. In text logs an exception's traceback keeps its lines, each indented, so no record
+but the first starts at the left margin; JSON lines escape everything JSON requires anyway.
 """
 
 from __future__ import annotations
@@ -22,6 +29,20 @@ from labmcp.config import LogSettings
 _QUERY_SECRET = re.compile(r"(?i)\b(sig|password|token|secret|access_password|akpass)=([^&\s\"'<>]+)")
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 MASK = "***"
+_UNSAFE = re.compile(r"[\\\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\\":
+        return "\\\\"
+    code = ord(char)
+    return {10: "\\n", 13: "\\r", 9: "\\t"}.get(code) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape(text: str) -> str:
+    """``text`` on one line: control, line-separator and surrogate characters (and ``\\``) escaped."""
+    return _UNSAFE.sub(_escape_char, text)
 
 
 class Redactor:
@@ -47,7 +68,15 @@ class _TextFormatter(logging.Formatter):
         self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        message = escape(self._redact(record.getMessage()))  # redacted first: escaping could split a secret
+        line = f"{self.formatTime(record)} {record.levelname} {record.name}: {message}"
+        if record.exc_info:
+            record.exc_text = record.exc_text or self.formatException(record.exc_info)
+        if record.exc_text:
+            line += "\n" + "\n".join("    " + escape(part) for part in record.exc_text.splitlines())
+        if record.stack_info:
+            line += "\n" + "\n".join("    " + escape(part) for part in record.stack_info.splitlines())
+        return self._redact(line)
 
 
 class _JSONFormatter(logging.Formatter):
@@ -60,10 +89,10 @@ class _JSONFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": escape(self._redact(record.getMessage())),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = escape(self.formatException(record.exc_info))
         return self._redact(json.dumps(entry, ensure_ascii=False))
 
 

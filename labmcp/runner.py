@@ -2,8 +2,9 @@
 
 Order of start: health listener (if asked, so liveness answers during start-up) -> the built-in
 fake (demo) -> LabArchives client (clock sync, uid) -> scope -> notebook service -> MCP server ->
-transport. SIGINT/SIGTERM: readiness flips to 503 first, the HTTP transport stops accepting and
-drains in-flight requests within the grace period, and the process exits 0.
+transport. SIGINT/SIGTERM: readiness flips to 503 first and stays so for the shutdown delay while
+the HTTP transport still serves; then it stops accepting and drains in-flight requests within the
+grace period (a call still running then is answered with an error), and the process exits 0.
 
 Readiness says whether this process can serve: it is 503 until the first start attempt has
 settled and while shutting down. LabArchives being unreachable does not withdraw it (every replica
@@ -36,6 +37,7 @@ from labmcp.notebook.scope import resolve_scope
 from labmcp.notebook.service import NotebookService, content_limit
 from labmcp.observe import NullObserver, Observer
 from labmcp.server.app import TEMPLATES, build_server
+from labmcp.server.deadline import Deadlines
 from labmcp.server.prompts import prompt_list
 from labmcp.server.tools import TOOLS, ToolLimits, enabled_tools
 
@@ -58,6 +60,7 @@ class Runtime:
         self.settings = settings
         self.started = trio.current_time()
         self.shutdown = trio.Event()
+        self.deadlines = Deadlines(settings.request_timeout)
         self.serving = False
         self.observer: Observer = NullObserver()
         self.readiness: Readiness | None = None
@@ -97,24 +100,37 @@ class Runtime:
         }
 
     def begin_shutdown(self) -> None:
+        """Stop at once: readiness 503, requests cut at the end of the grace period, listeners close."""
         if self.readiness is not None:
             self.readiness.shutting_down()
+        self.deadlines.shutting_down(self.settings.http.shutdown_grace)
         self.shutdown.set()
+
+    async def drain(self) -> None:
+        """Graceful HTTP shutdown: readiness reports 503 for the shutdown delay while the listener
+        still serves (so load balancers stop sending before connections are refused), then calls get
+        the grace period and any still running is answered with an error."""
+        if self.readiness is not None:
+            self.readiness.shutting_down()
+        await trio.sleep(self.settings.http.shutdown_delay)
+        self.begin_shutdown()
 
 
 async def _watch_signals(runtime: Runtime, cancel_scope: trio.CancelScope) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
             log.info("received %s: shutting down", signal.Signals(signum).name)
-            runtime.begin_shutdown()
             if runtime.settings.transport == "stdio" or not runtime.serving:
+                runtime.begin_shutdown()
                 cancel_scope.cancel()
                 return
-            # HTTP drains on its own within the grace period; a second signal forces the exit.
             break
-        async for _ in signals:
-            cancel_scope.cancel()
-            return
+        # HTTP drains on its own within the grace period; a second signal forces the exit.
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(runtime.drain)
+            async for _ in signals:
+                cancel_scope.cancel()
+                return
 
 
 async def build_service(
@@ -247,6 +263,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
             version=settings.server_version,
             limits=limits,
             observer=runtime.observer,
+            deadlines=runtime.deadlines,
         )
         nursery.start_soon(start)
         runtime.serving = True
@@ -257,7 +274,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
         else:
             from labmcp.transports.stdio import serve_stdio  # noqa: PLC0415
 
-            await serve_stdio(server, server.create_initialization_options())
+            await serve_stdio(server, server.create_initialization_options(), settings.http.max_body_bytes)
             # stdin closed during start-up: still report how start-up ended (exit code, message).
             with trio.move_on_after(START_WAIT):
                 await gate.settled()

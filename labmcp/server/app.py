@@ -7,14 +7,17 @@ request observer (metrics). Nothing here talks to LabArchives directly: the serv
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import mcp_types as types
 import trio
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
 
 from labmcp.errors import InvalidArgumentError
 from labmcp.labarchives.quota import request_scope
@@ -22,9 +25,12 @@ from labmcp.notebook import uris
 from labmcp.notebook.service import NotebookService
 from labmcp.observe import NullObserver, RequestObserver
 from labmcp.server import prompts
+from labmcp.server.deadline import Deadlines, RequestTimeoutError
 from labmcp.server.errors import rpc_error, tool_error
 from labmcp.server.icons import server_icons
 from labmcp.server.tools import ToolLimits, call_tool, tool_list
+
+log = logging.getLogger("labmcp.server")
 
 T = TypeVar("T")
 Ctx = ServerRequestContext[Any]
@@ -43,8 +49,16 @@ TEMPLATES = (
 )
 
 
-async def _observed(observer: RequestObserver, method: str, target: str, work: Callable[[], Awaitable[T]]) -> T:
-    """Run a handler, reporting duration and outcome; tool results with isError count as tool_error.
+async def _observed(
+    observer: RequestObserver,
+    deadlines: Deadlines,
+    method: str,
+    target: str,
+    work: Callable[[], Awaitable[T]],
+) -> T:
+    """Run a handler under the request deadlines, reporting duration and outcome; tool results with
+    isError count as tool_error. A request cut by a deadline is answered with a clear error: an
+    ``isError`` result for a tool call, a JSON-RPC error otherwise.
 
     Each request runs in its own ``request_scope``: its LabArchives calls are counted against
     ``LABARCHIVES_MAX_CALLS_PER_REQUEST`` and the cache entries it uses stay until it ends.
@@ -53,14 +67,32 @@ async def _observed(observer: RequestObserver, method: str, target: str, work: C
     observer.in_flight(1)
     outcome = "error"
     try:
-        with request_scope():
-            result = await work()
+        try:
+            with request_scope(), deadlines.scope():
+                result = await work()
+        except RequestTimeoutError as exc:
+            if method != "tools/call":
+                raise rpc_error(exc) from None
+            result = cast(T, tool_error(exc))
+        _check_encodable(result)
         is_error = isinstance(result, types.CallToolResult) and result.is_error
         outcome = "tool_error" if is_error else "ok"
         return result
     finally:
         observer.in_flight(-1)
         observer.mcp_request(method, target, outcome, time.perf_counter() - start)
+
+
+def _check_encodable(result: object) -> None:
+    """Refuse, as an internal error for this request only, an answer no transport could write (a
+    string holding a lone surrogate, say from a broken document): the session and the process go on."""
+    if not isinstance(result, BaseModel):
+        return
+    try:
+        result.model_dump_json(by_alias=True, exclude_unset=True)
+    except ValueError:  # PydanticSerializationError
+        log.error("an answer could not be serialised; answered with an internal error instead")
+        raise MCPError(code=types.INTERNAL_ERROR, message="internal error: the answer could not be encoded") from None
 
 
 def build_server(
@@ -70,20 +102,22 @@ def build_server(
     version: str,
     limits: ToolLimits,
     observer: RequestObserver | None = None,
+    deadlines: Deadlines | None = None,
 ) -> Server[Any]:
     """A ready-to-run MCP server over the notebook service that ``get_service`` yields.
 
     The service comes through an awaitable so the server can answer ``initialize`` and
     ``tools/list`` while LabArchives is still being reached (clock, uid, scope); a request that
-    needs notebook data waits for it.
+    needs notebook data waits for it. ``deadlines`` bounds every request (default: 120 s each).
     """
     obs: RequestObserver = observer or NullObserver()
+    cutoffs = deadlines or Deadlines(120.0)
 
     async def on_list_tools(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
         async def work() -> types.ListToolsResult:
             return types.ListToolsResult(tools=tool_list(limits))
 
-        return await _observed(obs, "tools/list", "", work)
+        return await _observed(obs, cutoffs, "tools/list", "", work)
 
     async def on_call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         async def work() -> types.CallToolResult:
@@ -94,7 +128,7 @@ def build_server(
             except Exception as exc:
                 return tool_error(exc)
 
-        return await _observed(obs, "tools/call", params.name, work)
+        return await _observed(obs, cutoffs, "tools/call", params.name, work)
 
     async def on_list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         async def work() -> types.ListResourcesResult:
@@ -120,7 +154,7 @@ def build_server(
             ]
             return types.ListResourcesResult(resources=resources)
 
-        return await _observed(obs, "resources/list", "", work)
+        return await _observed(obs, cutoffs, "resources/list", "", work)
 
     async def on_list_templates(
         ctx: Ctx, params: types.PaginatedRequestParams | None
@@ -134,7 +168,7 @@ def build_server(
             ]
             return types.ListResourceTemplatesResult(resource_templates=templates)
 
-        return await _observed(obs, "resources/templates/list", "", work)
+        return await _observed(obs, cutoffs, "resources/templates/list", "", work)
 
     async def on_read_resource(ctx: Ctx, params: types.ReadResourceRequestParams) -> types.ReadResourceResult:
         uri = str(params.uri)
@@ -147,13 +181,13 @@ def build_server(
             except Exception as exc:
                 raise rpc_error(exc) from None
 
-        return await _observed(obs, "resources/read", _template_of(uri), work)
+        return await _observed(obs, cutoffs, "resources/read", _template_of(uri), work)
 
     async def on_list_prompts(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListPromptsResult:
         async def work() -> types.ListPromptsResult:
             return types.ListPromptsResult(prompts=prompts.prompt_list())
 
-        return await _observed(obs, "prompts/list", "", work)
+        return await _observed(obs, cutoffs, "prompts/list", "", work)
 
     async def on_get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         async def work() -> types.GetPromptResult:
@@ -164,7 +198,7 @@ def build_server(
             except Exception as exc:
                 raise rpc_error(exc) from None
 
-        return await _observed(obs, "prompts/get", params.name, work)
+        return await _observed(obs, cutoffs, "prompts/get", params.name, work)
 
     async def on_completion(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         async def work() -> types.CompleteResult:
@@ -178,7 +212,7 @@ def build_server(
                 completion=types.Completion(values=values[:100], total=len(values), has_more=len(values) > 100)
             )
 
-        return await _observed(obs, "completion/complete", params.argument.name, work)
+        return await _observed(obs, cutoffs, "completion/complete", params.argument.name, work)
 
     return Server(
         name,

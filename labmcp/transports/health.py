@@ -2,8 +2,9 @@
 
 It serves four read-only routes and nothing else, never calls LabArchives, and must survive any
 client: every request has a total deadline (slow clients are cut), headers and bodies are capped,
-and connections are bounded. At the cap, the connection that has waited longest for a request is
-evicted, so idle or slow-loris connections cannot starve the probes. A failure in one connection is
+and connections are bounded. At the cap, the connection that has waited longest for a request (or
+for the rest of one: a head without its body) is evicted, so idle, slow or half-open connections
+cannot starve the probes; only a connection being answered, which takes microseconds, is kept. A failure in one connection is
 logged and contained: an exception escaping a task would take down the whole process (and with it
 the MCP server beside it).
 """
@@ -187,9 +188,10 @@ async def _exchange(
     stream: trio.abc.Stream, conn: h11.Connection, handler: Handler, slots: _Slots, scope: trio.CancelScope
 ) -> After:
     """Read one request and answer it; say what to do with the connection afterwards."""
+    # Until the whole request has arrived the connection may be evicted for a newcomer: a head that
+    # announces a body and then goes silent holds nothing the probes need.
     slots.wait(scope)
     event = await _next_event(stream, conn)
-    slots.busy(scope)
     if not isinstance(event, h11.Request):
         return "close"  # the client closed between requests
     request, body = event, 0
@@ -206,6 +208,7 @@ async def _exchange(
             if body > MAX_BODY_BYTES:
                 await _send(stream, conn, _json(413, {"status": "body too large"}), head=False, close=True)
                 return "linger"
+    slots.busy(scope)
     try:
         response = handler(request.method, request.target)
     except Exception:

@@ -3,13 +3,13 @@
 The SDK's own stdio transport reads stdin in a worker thread, so SIGTERM or Ctrl+C hangs until the
 host writes another line (mcp-sdk-facts.md, python-sdk #3551). Here stdin is a trio stream, so
 cancellation is immediate. While serving, fd 1 points at stderr, so a stray print cannot corrupt
-the protocol. Lines that are not JSON-RPC get a JSON-RPC error answer instead of being dropped.
+the protocol. Lines that are not JSON-RPC get a JSON-RPC error answer instead of being dropped,
+through the admission shared with HTTP (``labmcp.transports.admission``).
 This module is the only one that touches the SDK's message types below the Server API.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -25,40 +25,39 @@ from mcp.server.models import InitializationOptions
 from mcp.shared.message import SessionMessage
 from pydantic import ValidationError
 
+from labmcp.transports.admission import Refusal, admit, error_body
+
 log = logging.getLogger("labmcp.stdio")
 
-MAX_LINE_BYTES = 16 * 1024 * 1024
-"""A line longer than this is discarded with a JSON-RPC error; the connection stays up."""
 
+def classify(line: bytes, max_bytes: int) -> SessionMessage | bytes:
+    """One line as a message for the server, or the bytes of the JSON-RPC error answering it.
 
-def _error_line(code: int, message: str, request_id: Any = None) -> bytes:
-    body = {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message}}
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
-
-
-def classify(line: bytes) -> SessionMessage | bytes:
-    """Parse one line into a message, or the bytes of the JSON-RPC error to answer it with."""
+    Admission (size, UTF-8, depth, surrogates, numbers, duplicate keys) is shared with the HTTP
+    transport; what passes is then validated against the SDK's JSON-RPC models.
+    """
+    item = admit(line, max_bytes)
+    if isinstance(item, Refusal):
+        return item.body() + b"\n"
     try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return _error_line(types.PARSE_ERROR, f"Parse error: invalid UTF-8 at byte {exc.start}")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        return _error_line(types.PARSE_ERROR, f"Parse error: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    except ValueError:
-        return _error_line(types.PARSE_ERROR, "Parse error: number or nesting out of range")
-    try:
-        message = types.jsonrpc_message_adapter.validate_python(raw, by_name=False)
+        message = types.jsonrpc_message_adapter.validate_python(item.message, by_name=False)
     except ValidationError:
-        request_id = raw.get("id") if isinstance(raw, dict) else None
-        if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
-            request_id = None
-        return _error_line(types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message", request_id)
+        refusal = Refusal(types.INVALID_REQUEST, "Invalid Request: not a JSON-RPC 2.0 message", item.request_id)
+        return refusal.body() + b"\n"
     return SessionMessage(message)
 
 
-TOO_LARGE = f"Parse error: message longer than {MAX_LINE_BYTES} bytes"
+def encode_reply(message: SessionMessage) -> bytes:
+    """One outgoing message as a line; a reply that cannot be serialised (say, a string holding a lone
+    surrogate) becomes an internal-error answer for its id instead of ending the session."""
+    try:
+        return message.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
+    except (ValueError, UnicodeError):  # PydanticSerializationError is a ValueError
+        request_id = getattr(message.message, "id", None)
+        log.error("a reply to request %r could not be serialised; answered with an internal error", request_id)
+        if request_id is None:
+            return b""
+        return error_body(types.INTERNAL_ERROR, "Internal error: the reply could not be encoded", request_id) + b"\n"
 
 
 class LineSplitter:
@@ -103,8 +102,9 @@ def _claimed_stdio() -> Iterator[tuple[int, int]]:
         os.close(saved_out)
 
 
-async def serve_stdio(server: Server[Any], options: InitializationOptions) -> None:
-    """Serve one MCP session on this process's stdin/stdout until stdin closes or we are cancelled."""
+async def serve_stdio(server: Server[Any], options: InitializationOptions, max_bytes: int) -> None:
+    """Serve one MCP session on this process's stdin/stdout until stdin closes or we are cancelled;
+    a line longer than ``max_bytes`` is answered with a parse error."""
     if sys.platform == "win32":  # no trio fd streams on Windows: the SDK transport (threads) is the fallback
         from mcp.server.stdio import stdio_server  # noqa: PLC0415
 
@@ -112,10 +112,12 @@ async def serve_stdio(server: Server[Any], options: InitializationOptions) -> No
             await server.run(read_stream, write_stream, options)
         return
     with _claimed_stdio() as (in_fd, out_fd):
-        await serve_fds(server, options, in_fd, out_fd)
+        await serve_fds(server, options, in_fd, out_fd, max_bytes)
 
 
-async def serve_fds(server: Server[Any], options: InitializationOptions, in_fd: int, out_fd: int) -> None:
+async def serve_fds(
+    server: Server[Any], options: InitializationOptions, in_fd: int, out_fd: int, max_bytes: int
+) -> None:
     """Serve one session over two file descriptors (which this function takes over and closes)."""
     stdin = trio.lowlevel.FdStream(in_fd)
     stdout = trio.lowlevel.FdStream(out_fd)
@@ -128,11 +130,12 @@ async def serve_fds(server: Server[Any], options: InitializationOptions, in_fd: 
             await stdout.send_all(data)
 
     async def reader() -> None:
-        splitter = LineSplitter(MAX_LINE_BYTES)
+        splitter = LineSplitter(max_bytes)
+        too_large = Refusal(types.PARSE_ERROR, f"Parse error: message longer than {max_bytes} bytes").body() + b"\n"
         async with to_server_send:
             while chunk := await stdin.receive_some(65536):
                 for line in splitter.feed(chunk):
-                    item = classify(line) if line is not None else _error_line(types.PARSE_ERROR, TOO_LARGE)
+                    item = classify(line, max_bytes) if line is not None else too_large
                     if isinstance(item, bytes):
                         await write(item)
                     else:
@@ -141,8 +144,8 @@ async def serve_fds(server: Server[Any], options: InitializationOptions, in_fd: 
     async def writer() -> None:
         async with from_server_recv:
             async for message in from_server_recv:
-                data = message.message.model_dump_json(by_alias=True, exclude_unset=True)
-                await write(data.encode() + b"\n")
+                if data := encode_reply(message):
+                    await write(data)
 
     try:
         async with trio.open_nursery() as nursery:

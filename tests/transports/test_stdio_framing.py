@@ -36,7 +36,7 @@ def test_splitter_never_loses_short_lines(chunks: list[bytes]) -> None:
 
 
 def _error(line: bytes) -> dict:
-    item = classify(line)
+    item = classify(line, 1 << 20)
     assert isinstance(item, bytes)
     return json.loads(item)
 
@@ -56,5 +56,5 @@ def test_classify_answers_non_jsonrpc_with_invalid_request_keeping_the_id() -> N
 
 
 def test_classify_accepts_a_request() -> None:
-    item = classify(b'{"jsonrpc":"2.0","id":1,"method":"ping"}')
+    item = classify(b'{"jsonrpc":"2.0","id":1,"method":"ping"}', 1 << 20)
     assert isinstance(item, SessionMessage)

@@ -1,0 +1,121 @@
+"""Hypercorn's trio worker, narrowed to what the sidecar needs: HTTP/1.1 only, one fault one connection.
+
+Why our own loop around hypercorn's parts rather than ``hypercorn.trio.serve``:
+
+- **Per-connection isolation.** In hypercorn a protocol exception (h11 or h2 state errors, say a
+  ``KeyError`` for a DATA frame on a stream it already forgot) escapes the connection task and
+  reaches the server nursery, which ends the whole process. Here each connection's task catches it,
+  logs one line, and closes only that connection.
+- **No HTTP/2 in cleartext.** The sidecar sits behind a Service or an Ingress that speak HTTP/1.1
+  to it, and h2c only adds attack surface. An ``Upgrade: h2c`` header is ignored (the request is
+  answered over HTTP/1.1, which RFC 9110 §7.8 allows); a prior-knowledge preface (``PRI *
+  HTTP/2.0``) gets the connection closed. TLS is never configured here, so ALPN cannot pick h2.
+- **Deadlines measure the request, not the peer's silence.** hypercorn's ``read_timeout`` also runs
+  while an answer is being produced and the client is (rightly) silent, cutting long answers. It is
+  off; a request head must arrive within ``keep_alive_timeout`` (hypercorn treats a connection as
+  idle until a head is complete), and the body within the guard's body deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import h11
+import trio
+from hypercorn.config import Config
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.trio.lifespan import Lifespan
+from hypercorn.trio.task_group import TaskGroup
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.typing import ConnectionState
+from hypercorn.utils import parse_socket_addr, wrap_app
+
+log = logging.getLogger("labmcp.http.server")
+
+
+class _HTTP11Only(H11Protocol):
+    """hypercorn's HTTP/1.1 protocol without its two routes into HTTP/2 (Upgrade and the preface)."""
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        if event.method == b"PRI" and event.target == b"*" and event.http_version == b"2.0":
+            raise _PriorKnowledgeH2
+        # Upgrade: h2c is ignored: the request is served over HTTP/1.1.
+
+
+class _PriorKnowledgeH2(Exception):
+    """A client opened with the HTTP/2 preface; this server speaks HTTP/1.1 only."""
+
+
+class _Connection(TCPServer):
+    """One client connection: hypercorn's TCP server with our protocol and a fault boundary."""
+
+    async def run(self) -> None:
+        stream: Any = self.stream  # a plain SocketStream: TLS is never configured here
+        try:
+            client = parse_socket_addr(stream.socket.family, stream.socket.getpeername())
+            server = parse_socket_addr(stream.socket.family, stream.socket.getsockname())
+            async with TaskGroup() as task_group:
+                self._task_group = task_group
+                self.protocol = _HTTP11Only(  # type: ignore[assignment]  # used only through handle()
+                    self.app,
+                    self.config,
+                    self.context,
+                    task_group,
+                    ConnectionState(self.state),
+                    False,
+                    client,
+                    server,
+                    self.protocol_send,
+                )
+                await self.idle_task.restart(self._task_group, self._idle_timeout)
+                await self._read_data()
+        except OSError:
+            pass
+        except _PriorKnowledgeH2:
+            log.info("closed a connection that opened with the HTTP/2 preface (HTTP/1.1 only)")
+        except Exception as exc:  # a fault in one connection must not end the server
+            log.warning("closed a connection after a protocol fault (%s)", type(exc).__name__)
+            log.debug("protocol fault", exc_info=exc)
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(stream)
+
+
+async def serve(
+    app: Callable[..., Awaitable[None]],
+    config: Config,
+    shutdown: trio.Event,
+    *,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` (ASGI) on ``config.bind`` until ``shutdown`` is set, then let in-flight
+    requests finish for ``config.graceful_timeout`` seconds; what is left then is cancelled."""
+    state: dict[str, Any] = {}
+    wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
+    lifespan = Lifespan(wrapped, config, state)
+    context = WorkerContext(None)
+    async with trio.open_nursery() as lifespan_nursery:
+        await lifespan_nursery.start(lifespan.handle_lifespan)
+        await lifespan.wait_for_startup()
+        async with trio.open_nursery() as server_nursery:
+            sockets = config.create_sockets()
+            listeners = []
+            for sock in sockets.insecure_sockets:
+                sock.listen(config.backlog)
+                listeners.append(trio.SocketListener(trio.socket.from_stdlib_socket(sock)))
+            handler = partial(_Connection, wrapped, config, context, ConnectionState(state.copy()))
+            async with trio.open_nursery() as accept_nursery:
+                accept_nursery.start_soon(
+                    partial(trio.serve_listeners, handler, listeners, handler_nursery=server_nursery)
+                )
+                task_status.started()
+                await shutdown.wait()
+                accept_nursery.cancel_scope.cancel()
+            await context.terminated.set()
+            server_nursery.cancel_scope.deadline = trio.current_time() + config.graceful_timeout
+        await lifespan.wait_for_shutdown()
+        lifespan_nursery.cancel_scope.cancel()
