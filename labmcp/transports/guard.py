@@ -287,7 +287,6 @@ class Guard:
         self._active += 1
         held, complete = True, False
         status: int | None = None
-        new_session: str | None = None
         disconnected = trio.Event()
         delivered = False
 
@@ -306,12 +305,13 @@ class Guard:
             return {"type": "http.disconnect"}
 
         async def watch(message: Message) -> None:
-            nonlocal status, new_session, complete
+            nonlocal status, complete
             if message["type"] == "http.response.start":
                 status = message["status"]
                 for key, value in message.get("headers", []):
-                    if bytes(key).lower() == SESSION_HEADER:
-                        new_session = bytes(value).decode("latin-1")
+                    if session_id is None and status < 400 and bytes(key).lower() == SESSION_HEADER:
+                        # Recorded before the client can read the id and use it.
+                        self.sessions.add(bytes(value).decode("latin-1"), principal, self._clock())
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
                 # The slot is free once the answer is complete, not when the SDK's handler returns; it
                 # is released before the last write, since the client may send its next request (run
@@ -340,8 +340,6 @@ class Guard:
                 self.sessions.end(session_id, self._clock())
                 if status == 404:
                     self.sessions.remove(session_id)
-            elif new_session is not None and status is not None and status < 400:
-                self.sessions.add(new_session, principal, self._clock())
 
     async def _cancel(self, scope: Scope, request_id: Any) -> None:
         """Tell the SDK the client gave up on ``request_id``, so its handler (and upstream calls) stop."""

@@ -4,9 +4,9 @@ It serves four read-only routes and nothing else, never calls LabArchives, and m
 client: every request has a total deadline (slow clients are cut), headers and bodies are capped,
 and connections are bounded. At the cap, the connection that has waited longest for a request (or
 for the rest of one: a head without its body) is evicted, so idle, slow or half-open connections
-cannot starve the probes; only a connection being answered, which takes microseconds, is kept. A failure in one connection is
-logged and contained: an exception escaping a task would take down the whole process (and with it
-the MCP server beside it).
+cannot starve the probes; only a connection being answered, which takes microseconds, is kept. A
+failure in one connection is logged and contained: an exception escaping a task would take down the
+whole process (and with it the MCP server beside it).
 """
 
 from __future__ import annotations

@@ -73,16 +73,30 @@ class _Connection(TCPServer):
                 )
                 await self.idle_task.restart(self._task_group, self._idle_timeout)
                 await self._read_data()
-        except OSError:
-            pass
-        except _PriorKnowledgeH2:
-            log.info("closed a connection that opened with the HTTP/2 preface (HTTP/1.1 only)")
         except Exception as exc:  # a fault in one connection must not end the server
-            log.warning("closed a connection after a protocol fault (%s)", type(exc).__name__)
-            log.debug("protocol fault", exc_info=exc)
+            if _only(exc, OSError):
+                pass
+            elif _only(exc, _PriorKnowledgeH2):
+                log.info("closed a connection that opened with the HTTP/2 preface (HTTP/1.1 only)")
+            else:
+                log.warning("closed a connection after a protocol fault (%s)", _names(exc))
+                log.debug("protocol fault", exc_info=exc)
         finally:
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(stream)
+
+
+def _only(exc: Exception, kind: type[Exception]) -> bool:
+    """Whether ``exc`` is ``kind``, or a group (the connection's nursery) of nothing else."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(kind)[1] is None
+    return isinstance(exc, kind)
+
+
+def _names(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return ", ".join(_names(inner) for inner in exc.exceptions)
+    return type(exc).__name__
 
 
 async def serve(

@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from labmcp.transports.admission import MAX_DEPTH, Admitted, Refusal, admit
-
 from tests.adversarial.kinds import (
     TEMPLATES,
     deep_nesting,
