@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +157,19 @@ async def mcp_session(http: httpx.AsyncClient, url: str, token: str = CANARY_BEA
     return headers
 
 
+async def http_patience(http: httpx.AsyncClient, url: str, headers: dict[str, str], calls: int = 5) -> float:
+    """How long one request may take on this machine now: 100 times the slowest of a few normal calls."""
+    slowest = 0.0
+    for n in range(calls):
+        params = {"name": "list_notebooks", "arguments": {}}
+        body = {"jsonrpc": "2.0", "id": f"baseline-{n}", "method": "tools/call", "params": params}
+        start = trio.current_time()
+        answer = await http.post(url, headers=headers, content=json.dumps(body))
+        assert answer.status_code == 200, answer.text
+        slowest = max(slowest, trio.current_time() - start)
+    return max(10.0, 100 * slowest)
+
+
 def rpc_messages(answer: httpx.Response) -> list[dict[str, Any]]:
     """The JSON-RPC messages in a response body, whether plain JSON or a server-sent event stream."""
     if answer.headers.get("content-type", "").startswith("text/event-stream"):
@@ -173,50 +186,94 @@ def rpc_messages(answer: httpx.Response) -> list[dict[str, Any]]:
     return body if isinstance(body, list) else [body]
 
 
-class StdioPeer:
-    """Raw line I/O with a server process; answers are tallied by id as they arrive."""
+class Stalled(AssertionError):
+    """The server stopped answering (or died) while answers were still due."""
 
-    def __init__(self, process: trio.Process) -> None:
+
+class StdioPeer:
+    """Raw line I/O with a server process; answers are kept by id as they arrive.
+
+    Waiting is bounded by progress, never by a total budget: ``wait_for`` fails only when *no* line at
+    all arrives for ``patience`` seconds (set it from a baseline measured in the same run with
+    ``measure``), or when the process closes stdout. A slow or busy machine makes a run longer, not red.
+    """
+
+    def __init__(self, process: trio.Process, patience: float = 60.0) -> None:
         self.process = process
+        self.patience = patience
         self.answers: Counter[Any] = Counter()
+        self.by_id: dict[Any, dict[str, Any]] = {}
         self.null_errors = 0
+        self.null_codes: Counter[int] = Counter()
         self.lines = 0
+        self.closed = False
         self.changed = trio.Event()
         self.secrets: list[str] = []
 
     async def read(self) -> None:
         assert self.process.stdout is not None
         buffer = b""
-        while chunk := await self.process.stdout.receive_some(1 << 16):
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                self.lines += 1
-                text = line.decode()
-                self.secrets += leaked_secrets(text)
-                message = json.loads(text)
-                if "id" not in message:
-                    continue  # a notification from the server
-                key = message["id"]
-                if key is None:
-                    assert "error" in message, text
-                    self.null_errors += 1
-                else:
-                    self.answers[key] += 1
+        try:
+            while chunk := await self.process.stdout.receive_some(1 << 16):
+                buffer += chunk
+                *lines, buffer = buffer.split(b"\n")
+                for line in lines:
+                    self._take(line)
+                self.changed.set()
+                self.changed = trio.Event()
+        finally:
+            self.closed = True
             self.changed.set()
-            self.changed = trio.Event()
+
+    def _take(self, line: bytes) -> None:
+        self.lines += 1
+        text = line.decode()
+        self.secrets += leaked_secrets(text)
+        message = json.loads(text)
+        if "id" not in message:
+            return  # a notification from the server
+        key = message["id"]
+        if key is None:
+            assert "error" in message, text
+            self.null_errors += 1
+            self.null_codes[message["error"]["code"]] += 1
+        else:
+            self.answers[key] += 1
+            self.by_id[key] = message
 
     async def send(self, data: bytes) -> None:
         assert self.process.stdin is not None
         await self.process.stdin.send_all(data)
 
-    async def wait_for(self, ids: list[Any], seconds: float = 60) -> None:
-        with trio.fail_after(seconds):
-            while any(self.answers[i] == 0 for i in ids):
-                await self.changed.wait()
+    async def until(self, done: Callable[[], bool]) -> None:
+        """Wait until ``done()``; fail if nothing arrives for ``patience`` seconds or stdout closes."""
+        while not done():
+            if self.closed:
+                raise Stalled(f"the server closed stdout (exit code {self.process.returncode})")
+            changed = self.changed
+            with trio.move_on_after(self.patience) as waited:
+                await changed.wait()
+            if waited.cancelled_caught:
+                raise Stalled(f"no answer for {self.patience:.1f} s while answers were due")
 
-    async def call(self, request_id: Any, method: str, params: dict[str, Any]) -> None:
+    async def wait_for(self, ids: list[Any]) -> None:
+        await self.until(lambda: all(self.answers[i] > 0 for i in ids))
+
+    async def call(self, request_id: Any, method: str, params: dict[str, Any]) -> dict[str, Any]:
         await self.send(
             json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}).encode() + b"\n"
         )
         await self.wait_for([request_id])
+        return self.by_id[request_id]
+
+    async def measure(self, calls: int = 5) -> float:
+        """Set ``patience`` from this machine's pace now: 100 times the slowest of a few normal calls."""
+        slowest = 0.0
+        for n in range(calls):
+            start = trio.current_time()
+            self.patience = 600.0  # only while measuring: the first calls may wait for start-up
+            answer = await self.call(f"baseline-{n}", "tools/call", {"name": "list_notebooks", "arguments": {}})
+            assert "result" in answer, answer
+            slowest = max(slowest, trio.current_time() - start)
+        self.patience = max(10.0, 100 * slowest)
+        return slowest
