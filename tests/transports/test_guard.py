@@ -23,6 +23,7 @@ from labmcp.errors import UpstreamError
 from labmcp.notebook.service import NotebookService
 from labmcp.server.app import build_server
 from labmcp.server.deadline import Deadlines
+from labmcp.server.tools import ToolLimits, enabled_tools
 from labmcp.transports import hyper
 from labmcp.transports.http import build_app, hypercorn_config
 
@@ -95,7 +96,8 @@ async def served(
 ) -> AsyncIterator[Served]:
     port = free_port()
     settings = replace(HTTPSettings(port=port), **changes)
-    server = build_server(get_service, name="t", version="0", content_limit=40_000, deadlines=deadlines)
+    limits = ToolLimits(content_limit=40_000, max_depth=5, enabled=enabled_tools(()))
+    server = build_server(get_service, name="t", version="0", limits=limits, deadlines=deadlines)
     app = build_app(server, settings, port, authenticate=two_users)
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
