@@ -48,6 +48,7 @@ ROUTES: dict[tuple[str, str], _Route] = {
     ("entries", "entry_thumb"): _Route(methods.entry_thumb),
     ("search_tools", "entry_search"): _Route(methods.entry_search),
     ("search_tools", "attachment_search"): _Route(methods.attachment_search),
+    ("search_tools", "modified_since"): _Route(methods.modified_since),
     ("utilities", "epoch_time"): _Route(methods.epoch_time, needs_uid=False, signed=False),
     ("utilities", "api_base_urls"): _Route(methods.api_base_urls, needs_uid=False),
 }

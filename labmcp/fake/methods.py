@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from labmcp.fake.exchange import FakeConfig, FakeRequest, FakeResponse, LAError
@@ -384,6 +385,21 @@ def attachment_search(call: Call) -> El:
             continue
         found.append(entry)
     found.sort(key=lambda e: e.updated_at, reverse=True)
+    return _search_answer(call, found, found[: call.number("max_to_return", 5000)])
+
+
+def modified_since(call: Call) -> El:
+    """Entries changed after ``since_time`` (``yyyy-mm-ddThh:mm:ssZ``, default the epoch), newest first,
+    capped by ``max_to_return`` (§6.5 [DOC]); no match is the search miss, HTTP 404, like every search."""
+    raw = call.params.get("since_time", "")
+    since = 0
+    if raw:
+        try:
+            since = int(datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+        except ValueError:
+            raise LAError(4529) from None
+    found = [e for e in _readable_entries(call, call.params.get("nbid") or None) if e.updated_at > since]
+    found.sort(key=lambda e: (e.updated_at, e.eid), reverse=True)
     return _search_answer(call, found, found[: call.number("max_to_return", 5000)])
 
 

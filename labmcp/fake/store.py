@@ -188,6 +188,17 @@ class Store:
         self.entries[entry.eid] = entry
         return entry
 
+    def edit_entry(self, eid: str, entry_data: str, *, by: str, at: int) -> Entry:
+        """Change an entry's content as a user does in the web UI: new data, time and version (tests edit
+        the lab while a server runs, to see ``modified_since`` and resource updates follow)."""
+        entry = self.entries[eid]
+        entry.entry_data = entry_data
+        entry.updated_at = max(at, entry.updated_at)
+        entry.version += 1
+        entry.last_modified_by = self.users[by].fullname
+        entry.last_modified_verb = "entry updated"
+        return entry
+
     def add_attachment(
         self,
         page_id: str | None,

@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final
 
 import httpx
@@ -305,6 +306,17 @@ class LabArchivesClient:
         }
         root = await self._xml(protocol.Call.of("search_tools", "attachment_search", params))
         return decode.decode_search(root, "attachment_search") if root is not None else SearchResults((), 0, 0)
+
+    async def modified_since(self, since: datetime, nbid: str | None = None, max_to_return: int = 500) -> SearchResults:
+        """Entries changed after ``since`` (UTC), newest first; never cached: it is the change feed (§6.5)."""
+        params: dict[str, str | int | bool | None] = {
+            "uid": self.uid,
+            "since_time": since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "nbid": nbid,
+            "max_to_return": max_to_return,
+        }
+        root = await self._xml(protocol.Call.of("search_tools", "modified_since", params))
+        return decode.decode_search(root, "modified_since") if root is not None else SearchResults((), 0, 0)
 
     async def epoch_time(self) -> int:
         return decode.decode_epoch_time(await self._xml(protocol.Call.of("utilities", "epoch_time"), resync=False))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Protocol
 
 import trio
@@ -64,6 +65,10 @@ class Source(Protocol):
 
     async def entry_search(
         self, query: str, nbid: str | None = None, page_size: int = 10, page_number: int = 0, entry_data: bool = True
+    ) -> SearchResults: ...
+
+    async def modified_since(
+        self, since: datetime, nbid: str | None = None, max_to_return: int = 500
     ) -> SearchResults: ...
 
     def remember(self, key: tuple[Hashable, ...], value: object, size: int | None = None) -> None:

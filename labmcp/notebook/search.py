@@ -141,6 +141,13 @@ class Searcher:
             pass
         return hits, target, offset, target >= len(targets), totals
 
+    async def place(self, entry: Entry, target: str | None, placed: dict[str, list[Located]]) -> Hit | None:
+        """Prove one entry of another feed (recent changes) by identity, exactly as a search hit.
+
+        ``placed`` is a per-answer memo the caller keeps (empty at first) for entries of one notebook.
+        """
+        return await self._prove(entry, target, 0, 0, placed)
+
     async def _prove(
         self, entry: Entry, target: str | None, t: int, offset: int, placed: dict[str, list[Located]]
     ) -> Hit | None:

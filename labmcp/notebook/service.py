@@ -22,6 +22,7 @@ from labmcp.labarchives.models import PART_ATTACHMENT, Download, Entry, Notebook
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, check_index, iso
 from labmcp.notebook.budget import slice_text
+from labmcp.notebook.changes import ChangeFeed
 from labmcp.notebook.excerpts import attachment_kind
 from labmcp.notebook.files import NEVER_INLINE, Downloads, VerifiedFile, inline_verdict
 from labmcp.notebook.links import Links
@@ -86,6 +87,7 @@ class NotebookService:
         self._limit = content_limit(output)
         self._links = links
         self._searcher = Searcher(source, scope, links, self._limit)
+        self.changes = ChangeFeed(source, scope, links, self._searcher)
 
     @property
     def content_limit(self) -> int:
@@ -263,6 +265,12 @@ class NotebookService:
         answer = await self._searcher.search(query, nbid, limit, page, cursor)
         self._audit("search", notebook=nbid, page=page, hits=len(answer.structured["results"]))
         return answer
+
+    async def recent_changes(self, since: str, nbid: str | None = None) -> Rendered:
+        """Entries changed since a time, in scope only, grouped by page (see ``labmcp.notebook.changes``)."""
+        answer = await self.changes.recent_changes(since, nbid)
+        self._audit("recent_changes", notebook=nbid, pages=len(answer.structured["pages"]))
+        return Rendered(self._fit(answer.markdown, "recent_changes"), answer.structured)
 
     # --- attachments ----------------------------------------------------------------------------
 

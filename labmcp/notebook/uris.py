@@ -20,6 +20,8 @@ NOTEBOOK_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}"
 FOLDER_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}/folders/{folder_id}"
 PAGE_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}/pages/{page_id}"
 ATTACHMENT_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}/pages/{page_id}/attachments/{entry_id}"
+CHANGES_URI: Final = "labarchives://changes"
+CHANGES_TEMPLATE: Final = "labarchives://changes{?since,notebook_id}"
 MAX_URI_CHARS: Final = 4096
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -62,7 +64,15 @@ class AttachmentURI:
     entry_id: str
 
 
-ParsedURI = NotebooksURI | NotebookURI | FolderURI | PageURI | AttachmentURI
+@dataclass(frozen=True, slots=True)
+class ChangesURI:
+    """``labarchives://changes?since=7d&notebook_id=...``: recent changes (RFC 6570 query expansion)."""
+
+    since: str = "7d"
+    notebook_id: str | None = None
+
+
+ParsedURI = NotebooksURI | NotebookURI | FolderURI | PageURI | AttachmentURI | ChangesURI
 
 
 def _q(ident: str) -> str:
@@ -108,6 +118,23 @@ def _decode(segment: str, name: str) -> str:
     return ident
 
 
+def _changes(query: str) -> ChangesURI:
+    """The query of a changes URI: ``since`` and ``notebook_id``, each at most once, nothing else."""
+    values: dict[str, str] = {}
+    for part in query.split("&") if query else []:
+        name, sep, value = part.partition("=")
+        if not sep or name not in ("since", "notebook_id") or name in values:
+            raise InvalidArgumentError(f"{CHANGES_URI} takes ?since=...&notebook_id=... (each once), got {part[:40]!r}")
+        values[name] = _decode(value, name)
+    return ChangesURI(values.get("since", "7d"), values.get("notebook_id"))
+
+
+def changes_uri(since: str = "7d", nbid: str | None = None) -> str:
+    """The resource URI of recent changes since ``since`` (ISO-8601 or relative), in one notebook or all."""
+    query = f"since={_q(since)}" + (f"&notebook_id={_q(nbid)}" if nbid else "")
+    return f"{CHANGES_URI}?{query}"
+
+
 def parse_uri(uri: str) -> ParsedURI:
     """The resource a ``labarchives://`` URI names; InvalidArgumentError for anything else."""
     if len(uri) > MAX_URI_CHARS:
@@ -117,6 +144,8 @@ def parse_uri(uri: str) -> ParsedURI:
     scheme, sep, rest = uri.partition("://")
     if not sep or scheme.lower() != SCHEME:
         raise InvalidArgumentError(f"resource URI must start with {SCHEME}://")
+    if rest == "changes" or rest.startswith("changes?"):
+        return _changes(rest.partition("?")[2])
     if "?" in rest or "#" in rest:
         raise InvalidArgumentError("resource URI must not have a query or fragment")
     segments = rest.split("/")

@@ -46,6 +46,12 @@ TEMPLATES = (
     ("folder", uris.FOLDER_TEMPLATE, "The folders and pages in a folder (Markdown)", "text/markdown"),
     ("page", uris.PAGE_TEMPLATE, "A page as Markdown with provenance", "text/markdown"),
     ("attachment", uris.ATTACHMENT_TEMPLATE, "The bytes of an attached file", None),
+    (
+        "changes",
+        uris.CHANGES_TEMPLATE,
+        "Entries changed since a time (ISO-8601 or 7d), by page (Markdown)",
+        "text/markdown",
+    ),
 )
 
 
@@ -249,6 +255,8 @@ async def _read(service: NotebookService, uri: str) -> types.ReadResourceResult:
         text = await service.folder_listing(parsed.notebook_id, parsed.folder_id)
     elif isinstance(parsed, uris.PageURI):
         text = await service.page_markdown(parsed.notebook_id, parsed.page_id)
+    elif isinstance(parsed, uris.ChangesURI):
+        text = (await service.recent_changes(parsed.since, parsed.notebook_id)).markdown
     else:
         blob = await service.attachment_blob(parsed.notebook_id, parsed.page_id, parsed.entry_id)
         encoded = base64.b64encode(blob.data).decode("ascii")

@@ -30,7 +30,7 @@ class Param:
     kind: str
     description: str
     required: bool = False
-    default: int | None = None
+    default: int | str | None = None
     minimum: int | None = None
     maximum: int | str | None = None
     """A fixed bound, or the name of a ``ToolLimits`` field that holds the configured one."""
@@ -273,6 +273,58 @@ TOOLS: tuple[ToolSpec, ...] = (
             ("notebook_id", "page_id", "entry_id", "kind", "returned", "uri"),
         ),
     ),
+    ToolSpec(
+        "recent_changes",
+        "Recent changes",
+        "What changed in the notebooks since a time: entries changed, newest page first, each page with its "
+        "folder path and link, each change with time, author and a snippet. In scope only.",
+        (
+            Param(
+                "since",
+                "string",
+                "ISO-8601 time (2026-11-23 or 2026-11-23T09:00:00Z) or relative: 30m, 12h, 7d, 2w.",
+                default="7d",
+            ),
+            Param("notebook_id", "string", "Only this notebook; omit for every notebook in scope."),
+        ),
+        _obj(
+            {
+                "since": _S,
+                "notebook_id": _S_NULL,
+                "complete": _B,
+                "pages": {
+                    "type": "array",
+                    "items": _obj(
+                        {
+                            "notebook_id": _S,
+                            "notebook_name": _S,
+                            "folder_path": _S,
+                            "page_title": _S,
+                            "page_id": _S,
+                            "link": _S,
+                            "uri": _S,
+                            "changes": {
+                                "type": "array",
+                                "items": _obj(
+                                    {
+                                        "entry_id": _S,
+                                        "part_type": _S,
+                                        "updated_at": _S_NULL,
+                                        "author": _S,
+                                        "what": _S,
+                                        "snippet": _S,
+                                    },
+                                    ("entry_id", "part_type"),
+                                ),
+                            },
+                        },
+                        ("notebook_id", "page_id", "changes"),
+                    ),
+                },
+            },
+            ("since", "complete", "pages"),
+        ),
+    ),
 )
 
 BY_NAME = {spec.name: spec for spec in TOOLS}
@@ -394,6 +446,8 @@ async def call_tool(
         return _result(await service.browse(a["notebook_id"], a["folder_id"], a["depth"]))
     if name == "read_page":
         return _result(await service.read_page(a["notebook_id"], a["page_id"], a["start_index"], a["max_chars"]))
+    if name == "recent_changes":
+        return _result(await service.recent_changes(a["since"], a["notebook_id"]))
     if name == "search":
         return _result(await service.search(a["query"], a["notebook_id"], a["limit"], a["page"], a["cursor"]))
     answer = await service.get_attachment(

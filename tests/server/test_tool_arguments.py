@@ -53,7 +53,8 @@ def test_integral_floats_are_accepted() -> None:
 
 
 def test_tool_names_are_the_contract() -> None:
-    assert [t.name for t in TOOLS] == ["list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"]
+    assert [t.name for t in TOOLS][:5] == ["list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"]
+    assert "recent_changes" in BY_NAME
 
 
 @pytest.mark.parametrize(
