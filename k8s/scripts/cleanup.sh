@@ -60,7 +60,8 @@ patches:
       metadata:
         name: $namespace
 KUSTOMIZATION
-"$kubectl" kustomize "$work" >"$work/resources.yaml"
+run_to "$work/resources.yaml" "$kubectl" kustomize "$work"
+grep -qx 'kind: Deployment' "$work/resources.yaml" || die "the rendered overlay has no Deployment"
 
 echo "environment $env_name, namespace $namespace: delete the overlay's resources" \
     "$([ "$with_secret" -eq 1 ] && echo '+ Secret labmcp-credentials')" \
@@ -75,11 +76,12 @@ if [ "$yes" -ne 1 ]; then
     [ "$answer" = "$env_name" ] || { echo "cleanup.sh: not confirmed; nothing deleted" >&2; exit 1; }
 fi
 
-"$kubectl" delete --ignore-not-found --filename="$work/resources.yaml"
+"$kubectl" delete --ignore-not-found --filename="$work/resources.yaml" || die "kubectl delete failed"
 if [ "$with_secret" -eq 1 ]; then
-    "$kubectl" --namespace "$namespace" delete secret labmcp-credentials --ignore-not-found
+    "$kubectl" --namespace "$namespace" delete secret labmcp-credentials --ignore-not-found \
+        || die "cannot delete the Secret labmcp-credentials"
 fi
 if [ "$with_namespace" -eq 1 ]; then
-    "$kubectl" delete namespace "$namespace" --ignore-not-found
+    "$kubectl" delete namespace "$namespace" --ignore-not-found || die "cannot delete namespace $namespace"
 fi
 echo "cleaned up $env_name"

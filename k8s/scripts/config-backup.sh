@@ -9,6 +9,7 @@ Usage: k8s/scripts/config-backup.sh ENV [--out DIR] [--include-secret]
 Writes DIR/labmcp-ENV-<UTC time>.yaml (default DIR: ./labmcp-backups) with the ConfigMaps labelled
 app.kubernetes.io/name=labmcp in the environment's namespace, stripped of server-side fields so
 `config-restore.sh` can apply it to the same or a new cluster. A SHA256 file is written beside it.
+Fails, writing nothing, when kubectl fails or finds no labmcp ConfigMap.
 
   --out DIR          directory for the backup (created, mode 700)
   --include-secret   also save the Secret labmcp-credentials (the file is then mode 600; keep it
@@ -39,19 +40,30 @@ require_env config-backup.sh "$env_name"
 
 namespace=$(overlay_namespace "$root" "$env_name")
 umask 077
-mkdir -p "$out"
+mkdir -p "$out" || die "cannot create $out"
 file="$out/labmcp-$env_name-$(date -u +%Y%m%dT%H%M%SZ).yaml"
+work=$(mktemp -d) || die "cannot create a temporary directory"
+trap 'rm -rf "$work"' EXIT INT TERM
 
+# Each step into its own file, checked before the next reads it (no pipes: sh has no pipefail).
+run_to "$work/configmaps.yaml" "$kubectl" --namespace "$namespace" get configmap \
+    --selector app.kubernetes.io/name=labmcp --output=yaml
+object_kinds "$work/configmaps.yaml" >"$work/kinds"
+grep -qx ConfigMap "$work/kinds" \
+    || die "no labmcp ConfigMap in namespace $namespace (wrong cluster or context?); no backup written"
 # Server-set fields would make a later apply conflict or fail; drop them.
-"$kubectl" --namespace "$namespace" get configmap --selector app.kubernetes.io/name=labmcp --output=yaml \
-    | sed -E '/^ *(resourceVersion|uid|creationTimestamp|selfLink):/d' >"$file.tmp"
+strip='/^ *(resourceVersion|uid|creationTimestamp|selfLink):/d'
+sed -E "$strip" "$work/configmaps.yaml" >"$work/backup.yaml" || die "cannot write the backup"
 if [ "$include_secret" -eq 1 ]; then
-    "$kubectl" --namespace "$namespace" get secret labmcp-credentials --output=yaml \
-        | sed -E '/^ *(resourceVersion|uid|creationTimestamp|selfLink):/d' >"$file.tmp.secret"
-    printf -- '---\n' >>"$file.tmp"
-    cat "$file.tmp.secret" >>"$file.tmp"
-    rm -f "$file.tmp.secret"
+    run_to "$work/secret.yaml" "$kubectl" --namespace "$namespace" get secret labmcp-credentials --output=yaml
+    [ "$(object_kinds "$work/secret.yaml")" = Secret ] || die "kubectl returned no Secret labmcp-credentials"
+    printf -- '---\n' >>"$work/backup.yaml"
+    sed -E "$strip" "$work/secret.yaml" >>"$work/backup.yaml" || die "cannot write the backup"
 fi
-mv "$file.tmp" "$file"
-(cd "$out" && sha256sum "$(basename "$file")" >"$(basename "$file").sha256")
+require_nonempty "$work/backup.yaml" "the backup"
+(cd "$work" && sha256sum backup.yaml >backup.sha256) || die "cannot checksum the backup"
+mv "$work/backup.yaml" "$file" || die "cannot write $file"
+# The checksum names the final file, so it is written only once the backup is in place.
+sed "s/  backup\.yaml\$/  $(basename "$file")/" "$work/backup.sha256" >"$file.sha256" \
+    || die "cannot write $file.sha256"
 echo "$file"

@@ -43,9 +43,21 @@ while [ $# -gt 0 ]; do
     esac
 done
 require_env deploy.sh "$env_name"
-if [ -n "$secrets" ] && [ ! -r "$secrets" ]; then
-    echo "deploy.sh: cannot read $secrets" >&2
-    exit 2
+require_positive_int --timeout "$timeout"
+if [ -n "$secrets" ]; then
+    [ -r "$secrets" ] || { echo "deploy.sh: cannot read $secrets" >&2; exit 2; }
+    [ -s "$secrets" ] || { echo "deploy.sh: $secrets is empty" >&2; exit 2; }
+    # Only the keys of k8s/base/secret.template.yaml, each KEY=non-empty value: a typo in a key
+    # would otherwise become a Secret the server never reads.
+    if ! awk -F= '
+        /^[[:space:]]*(#|$)/ { next }
+        $1 !~ /^(LABARCHIVES_(AKID|SECRET|UID|USER|TOKEN)|LABMCP_HTTP_TOKEN)$/ || $2 == "" { bad = bad " " NR }
+        $1 == "LABMCP_HTTP_TOKEN" { token = 1 }
+        END { if (bad != "") print "line(s)" bad ": not KEY=value with a credential key"; else if (!token) print "LABMCP_HTTP_TOKEN is missing"; exit (bad != "" || !token) }
+    ' "$secrets" >&2; then
+        echo "deploy.sh: $secrets is not a credentials env file (see k8s/base/secret.template.yaml)" >&2
+        exit 2
+    fi
 fi
 
 overlay="$root/k8s/overlays/$env_name"
@@ -57,7 +69,14 @@ trap 'rm -rf "$work"' EXIT INT TERM
 # An image override is a kustomization on top of the overlay, so the repository stays untouched.
 if [ -n "$image" ]; then
     case $image in
-        *@sha256:*) new_name=${image%@*}; pin="digest: ${image#*@}" ;;
+        *@sha256:*)
+            new_name=${image%@*}
+            pin="digest: ${image#*@}"
+            case ${image#*@sha256:} in
+                *[!0-9a-f]*) echo "deploy.sh: --image digest must be sha256:<64 hex digits>: $image" >&2; exit 2 ;;
+            esac
+            [ ${#pin} -eq 79 ] || { echo "deploy.sh: --image digest must be sha256:<64 hex digits>: $image" >&2; exit 2; }
+            ;;
         *)
             last=${image##*/}
             case $last in
@@ -79,20 +98,27 @@ KUSTOMIZATION
     overlay=$work
 fi
 
-"$kubectl" kustomize "$overlay" >"$work/rendered.yaml"
+# Each step into its own file, checked before the next reads it (no pipes: sh has no pipefail).
+run_to "$work/rendered.yaml" "$kubectl" kustomize "$overlay"
+grep -qx 'kind: Deployment' "$work/rendered.yaml" || die "the rendered overlay has no Deployment"
 if [ "$dry_run" -eq 1 ]; then
     cat "$work/rendered.yaml"
     exit 0
 fi
 
-"$kubectl" create namespace "$namespace" --dry-run=client --output=yaml | "$kubectl" apply --filename=-
+run_to "$work/namespace.yaml" "$kubectl" create namespace "$namespace" --dry-run=client --output=yaml
+require_nonempty "$work/namespace.yaml" "kubectl's Namespace manifest"
+"$kubectl" apply --filename="$work/namespace.yaml" || die "cannot create namespace $namespace"
 if [ -n "$secrets" ]; then
-    "$kubectl" --namespace "$namespace" create secret generic labmcp-credentials \
-        --from-env-file="$secrets" --dry-run=client --output=yaml | "$kubectl" apply --filename=-
+    run_to "$work/secret.yaml" "$kubectl" --namespace "$namespace" create secret generic labmcp-credentials \
+        --from-env-file="$secrets" --dry-run=client --output=yaml
+    require_nonempty "$work/secret.yaml" "kubectl's Secret manifest"
+    "$kubectl" --namespace "$namespace" apply --filename="$work/secret.yaml" || die "cannot update the Secret"
 elif ! "$kubectl" --namespace "$namespace" get secret labmcp-credentials >/dev/null 2>&1; then
     echo "deploy.sh: Secret labmcp-credentials is missing in $namespace; pass --secrets FILE" >&2
     exit 1
 fi
-"$kubectl" apply --filename="$work/rendered.yaml"
-"$kubectl" --namespace "$namespace" rollout status deployment/labmcp --timeout="${timeout}s"
+"$kubectl" apply --filename="$work/rendered.yaml" || die "kubectl apply failed"
+"$kubectl" --namespace "$namespace" rollout status deployment/labmcp --timeout="${timeout}s" \
+    || die "the rollout did not finish within ${timeout}s"
 echo "deployed $env_name to namespace $namespace"
