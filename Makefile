@@ -63,8 +63,9 @@ fake-server: $(STAMP)
 	$(PY) -m labmcp fake-server
 
 # dist/labmcp.pyz (universal) and a slim file for this machine, from the hash-locked set in requirements/.
+# PYZ_FLAGS="--slim cp312-manylinux_aarch64 ..." (or "--slim all") writes the slim files of other targets.
 pyz: $(STAMP)
-	$(PY) build_zipapp.py
+	$(PY) build_zipapp.py $(PYZ_FLAGS)
 
 # dist/labmcp.mcpb: the pyz as an MCP Bundle for one-click install in Claude Desktop, plus dist/server.json.
 mcpb: pyz $(MCPB)

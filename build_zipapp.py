@@ -1,4 +1,5 @@
-"""Build dist/labmcp.pyz (every supported CPython x platform) and a slim pyz for this machine, reproducibly.
+"""Build dist/labmcp.pyz (every supported CPython x platform) and slim pyz files (this machine's, or
+the targets of ``--slim``), reproducibly.
 
 Each target's wheels come from the committed hash lock (requirements/pyz.lock) via ``uv pip install
 --target --python-platform`` (uv evaluates markers for the target; pip would use the host's). Every
@@ -24,7 +25,7 @@ import time
 import tomllib
 import uuid
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import HeaderParser
 from pathlib import Path
@@ -398,8 +399,22 @@ def host_target() -> Target:
     sys.exit(f"build_zipapp.py: this machine's target {name} is not one the pyz supports")
 
 
-def build(dist: Path) -> list[Path]:
-    """Stage every target, write the universal and slim pyz, SBOMs and SHA256SUMS into ``dist``; returns them."""
+def slim_targets(names: Sequence[str]) -> list[Target]:
+    """The targets of ``--slim`` (``all``: every one); none named: this machine's own."""
+    if not names:
+        return [host_target()]
+    if "all" in names:
+        return list(ALL_TARGETS)
+    known = {target.name: target for target in ALL_TARGETS}
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        sys.exit(f"build_zipapp.py: unknown --slim target(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[name] for name in dict.fromkeys(names)]
+
+
+def build(dist: Path, slim: Sequence[Target] = ()) -> list[Path]:
+    """Stage every target, write the universal pyz and one slim pyz per ``slim`` target (default: this
+    machine's), their SBOMs and SHA256SUMS into ``dist``; returns them."""
     started = time.monotonic()
     uv = uv_command()
     entries = lock_requirements(LOCK.read_text(encoding="utf-8"))
@@ -418,12 +433,11 @@ def build(dist: Path) -> list[Path]:
     print(f"staged {len(staged)} targets, {len(objects)} distinct files in {time.monotonic() - started:.1f}s")
     dist.mkdir(parents=True, exist_ok=True)
     hashes = lock_hashes(entries)
-    slim_target = host_target()
+    files = [("labmcp.pyz", staged)]
+    for target in slim or [host_target()]:
+        files.append((f"labmcp-{target.name}.pyz", [s for s in staged if s.target == target]))
     outputs = []
-    for name, chosen in (
-        ("labmcp.pyz", staged),
-        (f"labmcp-{slim_target.name}.pyz", [s for s in staged if s.target == slim_target]),
-    ):
+    for name, chosen in files:
         pyz = dist / name
         record = write_pyz(pyz, chosen, objects, epoch)
         outputs += [pyz, write_sbom(pyz, record, chosen, hashes)]
@@ -481,6 +495,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, default=DIST, help="output directory (default dist/)")
     parser.add_argument("--mcpb", action="store_true", help="wrap dist/labmcp.pyz into dist/labmcp.mcpb")
     parser.add_argument("--mcpb-cli", default="mcpb", help="the official mcpb command (npm @anthropic-ai/mcpb)")
+    parser.add_argument(
+        "--slim",
+        action="append",
+        default=[],
+        metavar="TARGET",
+        help="also write labmcp-TARGET.pyz (e.g. cp312-manylinux_aarch64 for an image; repeatable; 'all': "
+        "every target); default: this machine's target only",
+    )
     args = parser.parse_args(argv)
     if args.lock:
         refresh_lock(uv_command())
@@ -488,7 +510,7 @@ def main(argv: list[str]) -> int:
     if args.mcpb:
         build_mcpb(args.out.absolute(), [args.mcpb_cli])
         return 0
-    build(args.out.absolute())
+    build(args.out.absolute(), slim_targets(args.slim))
     return 0
 
 
