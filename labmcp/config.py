@@ -57,7 +57,7 @@ class ScopeSettings:
     notebook_id: str | None = None
     notebook_name: str | None = None
     folder_path: str | None = None
-    placement_bytes: int = 8 * 1024 * 1024
+    placement_bytes: int = 12 * 1024 * 1024
     """Byte budget of the placement index (which node sits in which folder, which entry on which page)."""
 
     @property
@@ -171,7 +171,7 @@ OPTIONS: tuple[Option, ...] = (
         "--placement-bytes",
         "LABMCP_PLACEMENT_BYTES",
         "byte budget of the index of where pages and entries sit (scope proofs)",
-        "8388608",
+        "12582912",
     ),
     Option("--request-interval", "LABARCHIVES_REQUEST_INTERVAL", "seconds between upstream calls", "1.0"),
     Option("--retry-backoff", "LABARCHIVES_RETRY_BACKOFF", "first retry back-off in seconds", "1.0"),

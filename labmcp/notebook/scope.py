@@ -40,8 +40,6 @@ from labmcp.notebook.placement import MAX_CHAIN, Placed, PlacementIndex
 MAX_WALK_LEVELS: Final = 5_000
 """Folder listings one downward search may read: a guard against cyclic or absurd trees."""
 
-DEFAULT_INDEX_BYTES: Final = 8 * 1024 * 1024
-DEFAULT_INDEX_TTL: Final = 300.0
 
 
 class Source(Protocol):
@@ -122,7 +120,7 @@ class Scope:
         self._notebooks = {nb.id: nb for nb in notebooks}
         self.folder = folder
         self.index = (
-            index if index is not None else PlacementIndex(DEFAULT_INDEX_TTL, DEFAULT_INDEX_BYTES, trio.current_time)
+            index if index is not None else PlacementIndex(300.0, ScopeSettings().placement_bytes, trio.current_time)
         )
 
     @property

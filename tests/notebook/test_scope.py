@@ -230,3 +230,21 @@ async def test_the_index_stays_within_its_byte_budget() -> None:
         index.add_page_entries("nb1", f"p{n}", [f"e{n}a", f"e{n}b"])
         assert index.bytes_used <= 20_000
     assert index.node("nb1", "p999") is not None and index.node("nb1", "p0") is None
+
+
+def test_the_byte_charge_is_not_below_what_the_index_really_holds() -> None:
+    """tracemalloc (an independent count) against the index's own charge, for nodes, listings and entries."""
+    import tracemalloc  # noqa: PLC0415  # only this test traces allocations
+
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        index = PlacementIndex(60.0, 1 << 30, lambda: 0.0)
+        for f in range(100):
+            kids = [page(f"TreeNode-{f:04d}-{n:02d}-" + "x" * 40, f"Page {f}.{n} — Ünïcode") for n in range(20)]
+            index.add_level("nb1", f"Folder-{f:04d}", kids)
+            index.add_page_entries("nb1", kids[0].tree_id, [f"EntryPart-{f}-{n}-" + "y" * 40 for n in range(10)])
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held <= index.bytes_used, (held, index.bytes_used)
