@@ -25,22 +25,40 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--clock-offset-ms", type=int, default=0, help="fake server time = real time + this")
     parser.add_argument("--accept-sha1", action="store_true", help="also accept legacy HMAC-SHA-1 signatures")
     parser.add_argument("--shuffle-seed", type=int, default=None, help="shuffle XML child order with this seed")
+    parser.add_argument(
+        "--institution",
+        action="store_true",
+        help="serve three researchers who sign in through api_user_login (for LABMCP_AUTH=oauth)",
+    )
     return parser
+
+
+def _describe(fake: FakeLabArchives, base_url: str) -> dict[str, object]:
+    if fake.store.users and all(u.password for u in fake.store.users.values()):
+        from labmcp.fake import institution  # noqa: PLC0415
+
+        return {
+            "base_url": base_url,
+            "akid": institution.AKID,
+            "password": institution.PASSWORD,
+            "users": [{"email": r.email, "password": r.password} for r in institution.RESEARCHERS],
+        }
+    creds = fake.credentials
+    return {
+        "base_url": base_url,
+        "akid": creds.akid,
+        "password": creds.secret.reveal(),
+        "email": creds.email,
+        "token": creds.token.reveal(),
+        "uid": creds.uid,
+    }
 
 
 async def _run(fake: FakeLabArchives, host: str, port: int) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             base_url = await nursery.start(fake.serve, host, port)
-            creds = fake.credentials
-            line = {
-                "base_url": base_url,
-                "akid": creds.akid,
-                "password": creds.secret.reveal(),
-                "email": creds.email,
-                "token": creds.token.reveal(),
-                "uid": creds.uid,
-            }
+            line = _describe(fake, base_url)
             sys.stdout.write(json.dumps(line) + "\n")
             sys.stdout.flush()
             async for _ in signals:
@@ -54,5 +72,6 @@ def main(argv: Sequence[str]) -> int:
     config = FakeConfig(
         clock_offset_ms=args.clock_offset_ms, accept_sha1=args.accept_sha1, shuffle_seed=args.shuffle_seed
     )
-    trio.run(_run, FakeLabArchives.demo(config), args.host, args.port)
+    fake = FakeLabArchives.institution(config) if args.institution else FakeLabArchives.demo(config)
+    trio.run(_run, fake, args.host, args.port)
     return 0

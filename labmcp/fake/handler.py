@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from labmcp.fake import methods
+from labmcp.fake import login, methods
 from labmcp.fake.exchange import (
     PAST_SKEW_MS,
     XML_HEADERS,
@@ -113,6 +113,8 @@ class FakeHandler:
         """Answer one request at real time ``now_ms`` (the fake's clock adds ``clock_offset_ms``)."""
         config = self.config
         now = now_ms + config.clock_offset_ms
+        if request.path.rstrip("/") == login.LOGIN_PATH:
+            return login.handle(self.store, config, request, now)
         where = split_path(request.path)
         route = ROUTES.get(where) if where else None
         if where is None or route is None:

@@ -101,10 +101,13 @@ def _user(call: Call, user: User) -> El:
 
 
 def user_access_info(call: Call) -> El:
-    """Redeem email + app token (§2.5 B); wrong or expired → 4514 with HTTP 404 (§5.3 [LIVE-derived])."""
+    """Redeem email + app token (§2.5 B) or a sign-in page's auth code (§2.5 A; single use);
+    wrong, reused or expired → 4514 with HTTP 404 (§5.3 [LIVE-derived])."""
     email, token = call.require("login_or_email"), call.require("password")
     user = call.store.user_by_email(email)
-    expiry = user.tokens.get(token) if user is not None and not user.revoked else None
+    expiry = None
+    if user is not None and not user.revoked:
+        expiry = user.tokens.get(token) or user.auth_codes.pop(token, None)
     if user is None or expiry is None or expiry <= call.now_ms:
         raise LAError(4514)
     return _user(call, user)

@@ -99,6 +99,14 @@ class FakeLabArchives:
         creds = Credentials(demo.AKID, Secret(demo.PASSWORD), demo.EMAIL, Secret(demo.TOKEN), demo.UID)
         return cls(store, config, creds)
 
+    @classmethod
+    def institution(cls, config: FakeConfig | None = None) -> FakeLabArchives:
+        """Three researchers with web passwords and their own notebooks (``labmcp.fake.institution``),
+        for the browser sign-in (``api_user_login``); the credentials are the institution's akid."""
+        from labmcp.fake import institution  # noqa: PLC0415
+
+        return cls(institution.build(), config)
+
     async def serve(
         self, host: str = "127.0.0.1", port: int = 0, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED
     ) -> None:
@@ -198,7 +206,8 @@ class FakeLabArchives:
         headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in event.headers}
         target = event.target.decode("latin-1")
         request = parse_request(event.method.decode("ascii", "replace"), target, headers, bytes(body))
-        where = split_path(request.path) or ("", "")
+        # The browser sign-in page is logged under its path, with an empty class (it is no API call).
+        where = split_path(request.path) or ("", request.path.strip("/")[:64])
         fault = self.faults.take(where[1])
         if fault is not None and fault.kind in TRANSPORT_KINDS and not await self._transport_fault(fault, stream):
             self._record(request.verb, where, request.params, 0, None, fault)

@@ -33,6 +33,10 @@ class User:
     orcid: str = ""
     tokens: dict[str, int] = field(default_factory=dict)
     """App token -> expiry in server epoch ms."""
+    password: str = ""
+    """The web login password, for the browser sign-in page (``api_user_login``)."""
+    auth_codes: dict[str, int] = field(default_factory=dict)
+    """One-time codes from the sign-in page -> expiry in server epoch ms."""
     revoked: bool = False
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
