@@ -53,7 +53,6 @@ EXCLUDED = {
     "pyjwt": "only the SDK's OAuth client-credentials extension imports jwt",
     "uvicorn": "the SDK imports it only inside MCPServer.run; our HTTP transport uses hypercorn",
     "click": "only uvicorn's and httpx's command lines use it",
-    "python-multipart": "starlette form parsing, used only by the SDK's OAuth endpoints",
 }
 # Installer bookkeeping that differs between runs or machines, and console scripts with host paths.
 SKIP_FILES = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json", ".lock"}

@@ -8,12 +8,15 @@ Secrets are never accepted as flag values, which would show in ``ps``; use the e
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from labmcp import __version__
 from labmcp.errors import ConfigError
@@ -23,6 +26,7 @@ from labmcp.secret import Secret
 T = TypeVar("T")
 
 Transport = Literal["stdio", "http"]
+AuthMode = Literal["static", "oauth"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -96,6 +100,37 @@ class HTTPSettings:
     shutdown_grace: float = 10.0
     shutdown_delay: float = 1.0
     readiness_interval: float = 15.0
+    stateless: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenKey:
+    """One key of the token key ring: its id and 32 secret bytes (masked in ``repr``)."""
+
+    kid: str
+    material: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Who may call the HTTP transport: one static bearer token, or each user signed in over OAuth.
+
+    In ``oauth`` mode labmcp is its own authorization server in front of LabArchives' browser
+    sign-in (``api_user_login``); ``keys[0]`` seals new tokens, every key opens them (rotation).
+    ``replicas`` is the most server processes sharing the akid (the HPA's maximum): each paces
+    its LabArchives calls at ``replicas`` times the interval, so together they keep the rule.
+    """
+
+    mode: AuthMode = "static"
+    public_url: str = ""
+    keys: tuple[TokenKey, ...] = field(default=(), repr=False)
+    replicas: int = 1
+    max_users: int = 16
+
+    @property
+    def resource_url(self) -> str:
+        """The protected resource (the MCP endpoint) and the audience of every access token."""
+        return self.public_url + "/mcp"
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +154,7 @@ class Settings:
     log: LogSettings
     http: HTTPSettings
     output: OutputSettings
+    auth: AuthSettings = field(default_factory=AuthSettings)
     transport: Transport = "stdio"
     request_timeout: float = 120.0
     server_name: str = "labmcp"
@@ -257,6 +293,26 @@ OPTIONS: tuple[Option, ...] = (
         "seconds between upstream checks when no call proved LabArchives reachable",
         "15",
     ),
+    Option(
+        "--stateless",
+        "LABMCP_STATELESS",
+        "serve Streamable HTTP without sessions, so any replica can answer any request",
+        is_bool=True,
+    ),
+    Option("--auth", "LABMCP_AUTH", "static (one bearer token, one uid) or oauth (each user signs in)", "static"),
+    Option("--public-url", "LABMCP_PUBLIC_URL", "oauth: the URL clients reach (https://host); token audience"),
+    Option(
+        "--token-keys-file",
+        "LABMCP_TOKEN_KEYS_FILE",
+        "oauth: file of kid=<base64 of 32 random bytes> lines; the first seals tokens, all open them",
+    ),
+    Option(
+        "--replicas",
+        "LABMCP_REPLICAS",
+        "replicas sharing the akid (HPA maximum); each paces at interval x this",
+        "1",
+    ),
+    Option("--max-users", "LABMCP_MAX_USERS", "oauth: signed-in users whose notebook caches are kept", "16"),
     Option("--demo", "LABMCP_DEMO", "serve the built-in demo notebooks (no credentials needed)", is_bool=True),
 )
 
@@ -376,11 +432,12 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
     transport = (raw.text("transport") or "").lower()
     if transport not in ("stdio", "http"):
         raise ConfigError(f"{raw.origin['transport']} must be stdio or http, got {transport!r}")
+    auth = _auth(raw, transport)
     return Settings(
-        labarchives=_labarchives(raw, demo, demo_base),
+        labarchives=_labarchives(raw, demo or auth.mode == "oauth", demo_base),
         scope=_scope(raw),
         log=_log(raw),
-        http=_http(raw, transport),
+        http=_http(raw, transport, auth),
         output=OutputSettings(
             max_chars=raw.integer("max_output_chars", 2000, 400_000),
             max_image_bytes=raw.integer("max_image_bytes", 0),
@@ -388,6 +445,7 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
             max_depth=raw.integer("max_depth", 1, 20),
             tools=raw.listing("tools"),
         ),
+        auth=auth,
         transport="http" if transport == "http" else "stdio",
         request_timeout=raw.number("request_timeout", 0.001),
         server_name=raw.text("server_name") or "labmcp",
@@ -396,18 +454,21 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
     )
 
 
-def _labarchives(raw: _Raw, demo: bool, demo_base: str | None) -> LabArchivesSettings:
+def _labarchives(raw: _Raw, no_user: bool, demo_base: str | None) -> LabArchivesSettings:
+    """The akid and its password; the user (uid, or email + token) unless demo or oauth supply it."""
     akid = raw.text("akid")
     secret = raw.text("secret_file")
     uid = raw.text("uid")
     user = raw.text("user")
     token = raw.text("token_file")
-    if not demo:
+    if not raw.flag("demo"):
         if not akid:
             raise ConfigError("LABARCHIVES_AKID (or --akid) is required")
         if not secret:
             raise ConfigError("LABARCHIVES_SECRET (or --secret-file) is required")
-        if not uid and not (user and token):
+        if no_user and (uid or user or token):
+            raise ConfigError("LABMCP_AUTH=oauth signs each user in: do not set LABARCHIVES_UID, _USER or _TOKEN")
+        if not no_user and not uid and not (user and token):
             raise ConfigError("set LABARCHIVES_UID, or LABARCHIVES_USER and LABARCHIVES_TOKEN")
     return LabArchivesSettings(
         api_base=resolve_api_base(raw.text("region") or "us", demo_base or raw.text("api_base")),
@@ -464,7 +525,72 @@ def _log(raw: _Raw) -> LogSettings:
     )
 
 
-def _http(raw: _Raw, transport: str) -> HTTPSettings:
+def _read_keys(path: str, origin: str) -> tuple[TokenKey, ...]:
+    """``kid=<base64 of 32 bytes>`` lines (blank lines and ``#`` comments skipped), in file order."""
+    keys: list[TokenKey] = []
+    for number, raw_line in enumerate(_read_secret_file(path, origin).splitlines(), 1):
+        line = raw_line.strip()
+        if not line or line.startswith("#"):
+            continue
+        kid, sep, encoded = line.partition("=")
+        kid = kid.strip()
+        try:
+            material = base64.b64decode(encoded.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            material = b""
+        # The value is never echoed: it is a secret even when malformed.
+        if not sep or not kid or not kid.isascii() or not kid.replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(f"{origin}: line {number} must be kid=<base64>, kid of letters, digits, - or _")
+        if len(material) != 32:
+            raise ConfigError(f"{origin}: line {number} (kid {kid}) must hold base64 of exactly 32 bytes")
+        if any(k.kid == kid for k in keys):
+            raise ConfigError(f"{origin}: kid {kid} appears twice")
+        keys.append(TokenKey(kid, material))
+    if not keys:
+        raise ConfigError(f"{origin}: no keys in {path!r}")
+    return tuple(keys)
+
+
+def _public_url(raw: _Raw) -> str:
+    url = (raw.text("public_url") or "").rstrip("/")
+    parts = urlsplit(url)
+    origin = raw.origin["public_url"]
+    if not url:
+        raise ConfigError("LABMCP_AUTH=oauth needs LABMCP_PUBLIC_URL (or --public-url), e.g. https://mcp.example.edu")
+    if parts.query or parts.fragment or not parts.hostname or parts.path:
+        raise ConfigError(f"{origin} must be scheme://host[:port] with no path, query or fragment, got {url!r}")
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback_host(parts.hostname)):
+        raise ConfigError(f"{origin} must use https (http only on a loopback host), got {url!r}")
+    return url
+
+
+def _auth(raw: _Raw, transport: str) -> AuthSettings:
+    mode = (raw.text("auth") or "").lower()
+    if mode not in ("static", "oauth"):
+        raise ConfigError(f"{raw.origin['auth']} must be static or oauth, got {mode!r}")
+    replicas = raw.integer("replicas", 1, 1000)
+    max_users = raw.integer("max_users", 1, 10_000)
+    if mode == "static":
+        return AuthSettings(replicas=replicas, max_users=max_users)
+    if transport != "http":
+        raise ConfigError("LABMCP_AUTH=oauth needs LABMCP_TRANSPORT=http (sign-in happens in a browser)")
+    if raw.flag("demo"):
+        raise ConfigError("LABMCP_AUTH=oauth cannot serve the demo (its fake has one user and no sign-in)")
+    if raw.text("http_token_file"):
+        raise ConfigError("LABMCP_AUTH=oauth issues its own tokens: do not set LABMCP_HTTP_TOKEN")
+    keys_path = raw.text("token_keys_file")
+    if not keys_path:
+        raise ConfigError("LABMCP_AUTH=oauth needs LABMCP_TOKEN_KEYS_FILE (or --token-keys-file)")
+    return AuthSettings(
+        mode="oauth",
+        public_url=_public_url(raw),
+        keys=_read_keys(keys_path, raw.origin["token_keys_file"]),
+        replicas=replicas,
+        max_users=max_users,
+    )
+
+
+def _http(raw: _Raw, transport: str, auth: AuthSettings) -> HTTPSettings:
     health_port: int | None
     if raw.text("health_port") is None:
         health_port = 8000 if transport == "http" else None
@@ -472,7 +598,7 @@ def _http(raw: _Raw, transport: str) -> HTTPSettings:
         health_port = raw.integer("health_port", 0, 65535)
     http_token = raw.text("http_token_file")
     host = raw.text("host") or "127.0.0.1"
-    if transport == "http" and not is_loopback_host(host) and not http_token:
+    if transport == "http" and auth.mode == "static" and not is_loopback_host(host) and not http_token:
         raise ConfigError(f"binding the HTTP transport to {host} needs LABMCP_HTTP_TOKEN (or --http-token-file)")
     return HTTPSettings(
         host=host,
@@ -491,4 +617,5 @@ def _http(raw: _Raw, transport: str) -> HTTPSettings:
         shutdown_grace=raw.number("shutdown_grace"),
         shutdown_delay=raw.number("shutdown_delay"),
         readiness_interval=raw.number("readiness_interval", 0.1),
+        stateless=raw.flag("stateless"),
     )

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from labmcp.transports.metrics import Metrics
 
 log = logging.getLogger("labmcp")
+T = TypeVar("T")
 
 START_RETRY_MAX = 60.0
 START_WAIT = 30.0
@@ -133,25 +135,33 @@ async def _watch_signals(runtime: Runtime, cancel_scope: trio.CancelScope) -> No
                 return
 
 
+async def scoped_service(
+    settings: Settings, labarchives: LabArchivesSettings, client: LabArchivesClient, user: str = "", share: int = 1
+) -> NotebookService:
+    """The notebook service of the client's user, with the administrator's scope resolved for them;
+    in OAuth mode each user's placement index holds ``1/share`` of the configured bytes."""
+    index = PlacementIndex(labarchives.cache_ttl, settings.scope.placement_bytes // share, trio.current_time)
+    scope = await resolve_scope(client, settings.scope, index)
+    return NotebookService(
+        client, scope, settings.output, Links(labarchives.web_host), labarchives.max_download_bytes, user=user
+    )
+
+
 async def build_service(
     settings: Settings, labarchives: LabArchivesSettings, client: LabArchivesClient
 ) -> NotebookService:
     """Identity, clock and scope: everything that must hold before the first request is served."""
     await client.start()
-    index = PlacementIndex(labarchives.cache_ttl, settings.scope.placement_bytes, trio.current_time)
-    scope = await resolve_scope(client, settings.scope, index)
-    return NotebookService(client, scope, settings.output, Links(labarchives.web_host), labarchives.max_download_bytes)
+    return await scoped_service(settings, labarchives, client)
 
 
-async def _start(
-    runtime: Runtime, labarchives: LabArchivesSettings, client: LabArchivesClient, gate: StartGate
-) -> NotebookService:
-    """Start the service; in HTTP mode an unreachable LabArchives is retried while the pod serves
+async def _start(runtime: Runtime, work: Callable[[], Awaitable[T]], gate: StartGate[Any]) -> T:
+    """Run start-up ``work``; in HTTP mode an unreachable LabArchives is retried while the pod serves
     (ready, answering tool calls with the reason)."""
     delay = 1.0
     while True:
         try:
-            return await build_service(runtime.settings, labarchives, client)
+            return await work()
         except (ConfigError, AuthenticationError):
             raise
         except LabArchivesError as exc:
@@ -184,8 +194,9 @@ async def _watch_upstream(runtime: Runtime, client: LabArchivesClient) -> None:
         await trio.sleep(interval)
 
 
-class StartGate:
-    """The notebook service once start-up has produced it; requests that need notebook data wait here.
+class StartGate(Generic[T]):
+    """What start-up produced (the notebook service; in OAuth mode only "the clock is synced");
+    requests that need notebook data wait here.
 
     The transport serves from the first moment (``initialize`` and ``tools/list`` need no
     LabArchives call), so a client is not kept waiting for the clock sync, uid and scope.
@@ -193,14 +204,16 @@ class StartGate:
 
     def __init__(self) -> None:
         self._done = trio.Event()
-        self._service: NotebookService | None = None
+        self._opened = False
+        self._service: T | None = None
         self._error: LabMCPError | None = None
         self.status = "connecting to LabArchives"
         self.retrying = False
         """A start attempt failed and is being retried: answer at once instead of waiting."""
 
-    def open(self, service: NotebookService) -> None:
+    def open(self, service: T) -> None:
         self._service = service
+        self._opened = True
         self._done.set()
 
     def fail(self, error: LabMCPError) -> None:
@@ -211,12 +224,12 @@ class StartGate:
         """Wait until start-up succeeded or failed."""
         await self._done.wait()
 
-    async def get(self) -> NotebookService:
+    async def get(self) -> T:
         if not self.retrying:
             with trio.move_on_after(START_WAIT):
                 await self._done.wait()
-        if self._service is not None:
-            return self._service
+        if self._opened:
+            return self._service  # type: ignore[return-value]  # T itself may be None
         if self._error is not None:
             what = "configuration error" if isinstance(self._error, ConfigError) else "LabArchives refused the start"
             raise StartupError(
@@ -228,14 +241,16 @@ class StartGate:
 
 async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: ToolLimits) -> int:
     settings = runtime.settings
-    gate = StartGate()
+    if settings.auth.mode == "oauth":
+        return await _serve_oauth(runtime, labarchives, limits)
+    gate: StartGate[NotebookService] = StartGate()
     code = 0
     async with open_client(labarchives, runtime.observer) as client, trio.open_nursery() as nursery:
 
         async def start() -> None:
             nonlocal code
             try:
-                service = await _start(runtime, labarchives, client, gate)
+                service = await _start(runtime, lambda: build_service(settings, labarchives, client), gate)
             except (ConfigError, LabArchivesError) as exc:
                 code = 2 if isinstance(exc, ConfigError) else 1
                 log.error("%s: %s", "configuration error" if code == 2 else "cannot start", exc)
@@ -258,7 +273,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
                 nursery.start_soon(_watch_upstream, runtime, client)
 
         server = build_server(
-            gate.get,
+            lambda ctx: gate.get(),
             name=settings.server_name,
             version=settings.server_version,
             limits=limits,
@@ -278,6 +293,67 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
             # stdin closed during start-up: still report how start-up ended (exit code, message).
             with trio.move_on_after(START_WAIT):
                 await gate.settled()
+        nursery.cancel_scope.cancel()
+    return code
+
+
+async def _serve_oauth(runtime: Runtime, labarchives: LabArchivesSettings, limits: ToolLimits) -> int:
+    """OAuth mode: no user at start-up; each request is served by its signed-in user's service."""
+    from labmcp.auth.identity import SignedInUser, signed_in_user  # noqa: PLC0415  # OAuth mode only
+    from labmcp.auth.registry import UserServices  # noqa: PLC0415
+    from labmcp.auth.surface import OAuthSurface, serves  # noqa: PLC0415
+    from labmcp.transports.guard import AuthHook  # noqa: PLC0415
+    from labmcp.transports.http import serve_http  # noqa: PLC0415
+
+    settings = runtime.settings
+    gate: StartGate[None] = StartGate()
+    code = 0
+    async with open_client(labarchives, runtime.observer) as client, trio.open_nursery() as nursery:
+        share = settings.auth.max_users
+
+        async def build(user: SignedInUser) -> NotebookService:
+            return await scoped_service(settings, labarchives, client.for_user(user.uid, share), user.pseudonym, share)
+
+        users = UserServices(build, settings.auth.max_users)
+
+        async def get_service(ctx: Any) -> NotebookService:
+            user = signed_in_user(ctx.request)
+            if user is None:
+                raise AuthenticationError("this request carries no signed-in user")
+            await gate.get()
+            return await users.service(user)
+
+        async def start() -> None:
+            nonlocal code
+            try:
+                await _start(runtime, client.sync_clock, gate)
+            except (ConfigError, LabArchivesError) as exc:
+                code = 2 if isinstance(exc, ConfigError) else 1
+                log.error("cannot start: %s", exc)
+                gate.fail(exc)
+                nursery.cancel_scope.cancel()
+                return
+            gate.open(None)
+            runtime.ready("startup", True)
+            runtime.upstream(True)
+            log.info(
+                "serving signed-in users over http (oauth, %s)", "stateless" if settings.http.stateless else "sessions"
+            )
+            if runtime.readiness is not None:
+                nursery.start_soon(_watch_upstream, runtime, client)
+
+        surface = OAuthSurface(settings, client)
+        server = build_server(
+            get_service,
+            name=settings.server_name,
+            version=settings.server_version,
+            limits=limits,
+            observer=runtime.observer,
+        )
+        nursery.start_soon(start)
+        runtime.serving = True
+        hook = AuthHook(surface.principal, surface.challenge, serves, surface.public_host, surface.sdk_options())
+        await serve_http(server, settings.http, runtime.shutdown, auth=hook)
         nursery.cancel_scope.cancel()
     return code
 
@@ -330,7 +406,10 @@ async def run(settings: Settings) -> int:
                 )
             )
             log.info("health and metrics on http://%s:%d/health", settings.http.health_host, port)
-        labarchives = settings.labarchives
+        # LabArchives' one-call-at-a-time rule is per akid: replicas sharing it each take their share.
+        labarchives = replace(
+            settings.labarchives, request_interval=settings.labarchives.request_interval * settings.auth.replicas
+        )
         if settings.demo:
             labarchives = await _demo_fake(nursery, labarchives)
         code = await _serve(runtime, labarchives, limits)

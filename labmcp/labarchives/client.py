@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Final
 
@@ -89,6 +89,7 @@ class LabArchivesClient:
         observer: UpstreamObserver,
         *,
         wall_clock_ms: Callable[[], int] | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self._settings = settings
         self._http = http
@@ -96,7 +97,7 @@ class LabArchivesClient:
         self._wall_ms = wall_clock_ms or (lambda: time.time_ns() // 1_000_000)
         self._offset_ms = 0
         self._uid: str | None = settings.uid
-        self._pacer = Pacer(settings.request_interval, observer.pacing_wait)
+        self._pacer = pacer or Pacer(settings.request_interval, observer.pacing_wait)
         self._retry = RetryPolicy(settings.max_attempts, settings.retry_backoff)
         self.cache = ByteCache(settings.cache_ttl, settings.cache_bytes, trio.current_time)
         self._secrets = [s for s in (settings.secret.reveal(), settings.token.reveal() if settings.token else "") if s]
@@ -116,6 +117,20 @@ class LabArchivesClient:
     @property
     def clock_offset_ms(self) -> int:
         return self._offset_ms
+
+    def for_user(self, uid: str, share: int = 1) -> LabArchivesClient:
+        """A client for another user of the same akid (OAuth mode): its own uid and cache, holding
+        ``1/share`` of the configured cache bytes, on this client's connection pool, clock offset and
+        pacer, since LabArchives' one-call-at-a-time rule is per akid, not per user (§5.4)."""
+        settings = replace(
+            self._settings, uid=uid, user=None, token=None, cache_bytes=self._settings.cache_bytes // share
+        )
+        sibling = LabArchivesClient(
+            settings, self._http, self._observer, wall_clock_ms=self._wall_ms, pacer=self._pacer
+        )
+        sibling._offset_ms = self._offset_ms
+        sibling.clock_synced = self.clock_synced
+        return sibling
 
     async def start(self) -> None:
         """Sync the clock, then resolve the uid from email + token when no uid was configured."""

@@ -79,9 +79,19 @@ def content_limit(output: OutputSettings) -> int:
 class NotebookService:
     """The read operations of labmcp over one scope and one LabArchives source."""
 
-    def __init__(self, source: Source, scope: Scope, output: OutputSettings, links: Links, download_cap: int) -> None:
+    def __init__(
+        self,
+        source: Source,
+        scope: Scope,
+        output: OutputSettings,
+        links: Links,
+        download_cap: int,
+        *,
+        user: str = "",
+    ) -> None:
         self._source = source
         self.downloads = Downloads(source, download_cap)
+        self._user = f"user={user} " if user else ""
         self.scope = scope
         self._output = output
         self._limit = content_limit(output)
@@ -100,7 +110,10 @@ class NotebookService:
 
     def _audit(self, tool: str, **facts: object) -> None:
         audit_log.info(
-            "access %s %s", tool, " ".join(f"{k}={json.dumps(v, ensure_ascii=True)}" for k, v in facts.items())
+            "access %s%s %s",
+            self._user,
+            tool,
+            " ".join(f"{k}={json.dumps(v, ensure_ascii=True)}" for k, v in facts.items()),
         )
 
     def _fit(self, text: str, what: str) -> str:

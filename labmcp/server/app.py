@@ -102,7 +102,7 @@ def _check_encodable(result: object) -> None:
 
 
 def build_server(
-    get_service: Callable[[], Awaitable[NotebookService]],
+    get_service: Callable[[Ctx], Awaitable[NotebookService]],
     *,
     name: str,
     version: str,
@@ -110,11 +110,13 @@ def build_server(
     observer: RequestObserver | None = None,
     deadlines: Deadlines | None = None,
 ) -> Server[Any]:
-    """A ready-to-run MCP server over the notebook service that ``get_service`` yields.
+    """A ready-to-run MCP server over the notebook service that ``get_service(ctx)`` yields.
 
     The service comes through an awaitable so the server can answer ``initialize`` and
     ``tools/list`` while LabArchives is still being reached (clock, uid, scope); a request that
-    needs notebook data waits for it. ``deadlines`` bounds every request (default: 120 s each).
+    needs notebook data waits for it. It is looked up per request from the request context, so
+    in OAuth mode each request is served by its signed-in user's service. ``deadlines`` bounds every
+    request (default: 120 s each).
     """
     obs: RequestObserver = observer or NullObserver()
     cutoffs = deadlines or Deadlines(120.0)
@@ -128,7 +130,7 @@ def build_server(
     async def on_call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         async def work() -> types.CallToolResult:
             try:
-                return await call_tool(await get_service(), params.name, params.arguments, limits)
+                return await call_tool(await get_service(ctx), params.name, params.arguments, limits)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -138,7 +140,7 @@ def build_server(
 
     async def on_list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         async def work() -> types.ListResourcesResult:
-            service = await get_service()
+            service = await get_service(ctx)
             resources = [
                 types.Resource(
                     uri=uris.NOTEBOOKS_URI,
@@ -181,7 +183,7 @@ def build_server(
 
         async def work() -> types.ReadResourceResult:
             try:
-                return await _read(await get_service(), uri)
+                return await _read(await get_service(ctx), uri)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -198,7 +200,7 @@ def build_server(
     async def on_get_prompt(ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
         async def work() -> types.GetPromptResult:
             try:
-                return await prompts.get_prompt(await get_service(), params.name, params.arguments or {})
+                return await prompts.get_prompt(await get_service(ctx), params.name, params.arguments or {})
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -209,7 +211,7 @@ def build_server(
     async def on_completion(ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         async def work() -> types.CompleteResult:
             try:
-                values = await _complete(await get_service(), params)
+                values = await _complete(await get_service(ctx), params)
             except trio.Cancelled:
                 raise
             except Exception:

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import mcp_types as types
@@ -36,6 +37,19 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 Authenticate = Callable[[Mapping[bytes, bytes]], str | None]
 """The auth seam: request headers (lower-case names) to the caller's principal, None to refuse (401)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthHook:
+    """What an auth layer other than the static token (``labmcp.auth``, OAuth mode) plugs in: the
+    principal of a request, the ``WWW-Authenticate`` value of a 401, the other paths it serves (passed
+    to the SDK after the Host check), the public host name, and options for the SDK's app."""
+
+    authenticate: Authenticate
+    challenge: bytes
+    serves: Callable[[str], bool]
+    public_host: str = ""
+    sdk_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def allowed_hosts(settings: HTTPSettings) -> tuple[str, ...]:
@@ -124,12 +138,15 @@ class Guard:
         port: int,
         *,
         authenticate: Authenticate | None = None,
+        auth: AuthHook | None = None,
         clock: Callable[[], float] = trio.current_time,
     ) -> None:
         self._app = app
         token = settings.token.reveal().encode() if settings.token else None
-        self._authenticate = authenticate or static_authenticator(token)
-        self._hosts = allowed_hosts(settings)
+        self._auth = auth
+        self._authenticate = auth.authenticate if auth else authenticate or static_authenticator(token)
+        self._challenge = auth.challenge if auth else b'Bearer realm="labmcp"'
+        self._hosts = allowed_hosts(settings) + ((auth.public_host,) if auth and auth.public_host else ())
         self._origins = allowed_origins(settings, port)
         self._max_body = settings.max_body_bytes
         self._body_timeout = settings.body_timeout
@@ -160,6 +177,9 @@ class Guard:
             log.info("refused %s %s: %s", scope.get("method"), str(scope.get("path"))[:200], message)
             await _refuse(send, status, message, extra)
             return
+        if problem is None:  # a path the auth hook serves: to the SDK as it is, no admission
+            await self._app(scope, receive, send)
+            return
         principal = problem
         session_id = headers.get(SESSION_HEADER, b"").decode("latin-1") or None
         if session_id is not None and not self.sessions.owned_by(session_id, principal):
@@ -188,19 +208,27 @@ class Guard:
             return
         await self._serve(scope, receive, send, body, item, session_id, principal)
 
-    def _check(self, scope: Scope, headers: Mapping[bytes, bytes]) -> str | tuple[int, str, list[tuple[bytes, bytes]]]:
-        """The caller's principal, or why the request is refused (status, message, extra headers)."""
-        if scope.get("path") != MCP_PATH:
+    def _check(
+        self, scope: Scope, headers: Mapping[bytes, bytes]
+    ) -> str | tuple[int, str, list[tuple[bytes, bytes]]] | None:
+        """The caller's principal, None for a path of the auth hook, or why the request is refused
+        (status, message, extra headers)."""
+        path = str(scope.get("path"))
+        extra = path != MCP_PATH and self._auth is not None and self._auth.serves(path)
+        if path != MCP_PATH and not extra:
             return 404, f"not found; the MCP endpoint is {MCP_PATH}", []
         host = headers.get(b"host", b"").decode("latin-1")
         if not _host_ok(host, self._hosts):
             return 421, "Host header not allowed (set LABMCP_ALLOWED_HOSTS)", []
+        if extra:
+            # The OAuth endpoints answer browsers of any origin (CORS, by design of the SDK's routes).
+            return None
         origin = headers.get(b"origin")
         if origin is not None and not _origin_ok(origin.decode("latin-1"), self._origins):
             return 403, "Origin not allowed (set LABMCP_ALLOWED_ORIGINS)", []
         principal = self._authenticate(headers)
         if principal is None:
-            return 401, "missing or wrong bearer token", [(b"www-authenticate", b'Bearer realm="labmcp"')]
+            return 401, "missing or wrong bearer token", [(b"www-authenticate", self._challenge)]
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self._max_body):
             return 413, f"request body over {self._max_body} bytes", list(CLOSE)

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp
 
 from labmcp.config import HTTPSettings
 from labmcp.transports import hyper
-from labmcp.transports.guard import MCP_PATH, Authenticate, Guard
+from labmcp.transports.guard import MCP_PATH, Authenticate, AuthHook, Guard
 
 log = logging.getLogger("labmcp.http")
 
@@ -33,11 +33,16 @@ ANSWER_MARGIN = 1.0
 
 
 def build_app(
-    server: Server[Any], settings: HTTPSettings, port: int, authenticate: Authenticate | None = None
+    server: Server[Any],
+    settings: HTTPSettings,
+    port: int,
+    authenticate: Authenticate | None = None,
+    auth: AuthHook | None = None,
 ) -> Guard:
-    """The SDK's Streamable HTTP app (stateful sessions, streaming responses) behind our guard."""
+    """The SDK's Streamable HTTP app (streaming responses; sessions unless stateless) behind our guard."""
     sdk_app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
+        stateless_http=settings.stateless,
         max_request_body_size=settings.max_body_bytes,
         # The guard expires idle sessions and enforces the limits; the SDK's own limits are backstops
         # with headroom for the short-lived session objects it makes for refused opening requests.
@@ -46,8 +51,9 @@ def build_app(
         # Host and Origin are checked by the guard, with the configured lists, before the SDK sees them.
         transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         host=settings.host,
+        **(auth.sdk_options if auth else {}),
     )
-    return Guard(sdk_app, settings, port, authenticate=authenticate)
+    return Guard(sdk_app, settings, port, authenticate=authenticate, auth=auth)
 
 
 def hypercorn_config(settings: HTTPSettings, port: int) -> Config:
@@ -82,12 +88,13 @@ async def serve_http(
     settings: HTTPSettings,
     shutdown: trio.Event,
     *,
+    auth: AuthHook | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until ``shutdown`` is set, then drain in-flight requests for the grace period."""
     port = await bind_port(settings)
     config = hypercorn_config(settings, port)
-    app = build_app(server, settings, port)
+    app = build_app(server, settings, port, auth=auth)
     log.info("MCP Streamable HTTP on http://%s:%d%s", settings.host, port, MCP_PATH)
     async with trio.open_nursery() as nursery:
         await nursery.start(hyper.serve, app, config, shutdown)
