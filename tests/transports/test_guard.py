@@ -97,7 +97,7 @@ async def served(
     port = free_port()
     settings = replace(HTTPSettings(port=port), **changes)
     limits = ToolLimits(content_limit=40_000, max_depth=5, enabled=enabled_tools(()))
-    server = build_server(get_service, name="t", version="0", limits=limits, deadlines=deadlines)
+    server = build_server(lambda ctx: get_service(), name="t", version="0", limits=limits, deadlines=deadlines)
     app = build_app(server, settings, port, authenticate=two_users)
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
