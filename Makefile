@@ -79,7 +79,11 @@ pyz-lock: $(STAMP)
 test-pyz: pyz
 	LABMCP_SERVER_COMMAND="$(abspath $(PY)) -I $(abspath dist/labmcp.pyz)" $(PY) -m pytest -q tests/e2e
 
+# wrk (Debian package) is the HTTP load generator: C, so the load client is not the bottleneck.
 bench: $(STAMP)
+	@command -v wrk >/dev/null || { echo "make bench: installing wrk (apt-get install -y wrk)"; \
+		apt-get install -y wrk >/dev/null 2>&1 || sudo -n apt-get install -y wrk >/dev/null 2>&1 || \
+		echo "make bench: could not install wrk; the HTTP rows fall back to the Python load client"; }
 	$(PY) -m tests.bench
 
 clean:

@@ -1,13 +1,21 @@
 """Streamable HTTP under load: tools/call throughput and latency with concurrent clients, three servers.
 
 Compared: (a) the minimal SDK server on uvicorn (asyncio, the SDK's default stack: the baseline),
-(b) the same minimal server on hypercorn's trio worker (what our transport uses), and (c) our real
-server (guard + SDK app on hypercorn-trio) calling ``list_notebooks``, answered from its cache.
+(b) the same minimal server on hypercorn's trio worker (the stack our transport uses), and (c) our
+real server (guard + SDK app on hypercorn-trio) calling ``list_notebooks``, answered from its cache.
+
+The load generator is ``wrk`` (C, one thread, ``tests/bench/wrk_mcp.lua``) so it is not the
+bottleneck: its CPU time is measured and reported per run, beside the server's. The three servers
+run side by side and the load runs alternate between them (ABBA rounds), each client count in turn.
+Without wrk on PATH the httpx client below is the fallback, and the table says so (on 2 cores a
+Python load client competes with the server for CPU, so its ratios are not verdicts).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -18,23 +26,32 @@ from typing import Any
 import httpx
 import trio
 
-from labmcp.fake.serve import FakeLabArchives
 from tests.bench.context import ORDER_HTTP, Bench, Section
+from tests.bench.fair import children_cpu_seconds, cpu_seconds
 from tests.bench.figures_stdio import MINIMAL, OURS, server_env
 from tests.bench.peer import PROTOCOL_VERSION, ROOT, clean_env, free_port
-from tests.bench.report import Row, median, percentile
+from tests.bench.report import Row, compare, median, percentile
+
+WRK_SCRIPT = ROOT / "tests" / "bench" / "wrk_mcp.lua"
+THROUGHPUT_GOAL = 0.9
+LOAD_CPU_GOAL = 0.5
+"""The load client may use at most half of one core, so the server's core is the limit."""
 
 ACCEPT = "application/json, text/event-stream"
 
 
 @dataclass(frozen=True, slots=True)
 class Load:
-    """What a load run saw: completed calls, errors, seconds, latencies (s)."""
+    """What a load run saw: good calls, failed calls, seconds, p50/p99 latency (s), CPU seconds."""
 
     calls: int
     errors: int
     seconds: float
-    latencies: tuple[float, ...]
+    p50: float
+    p99: float
+    client_cpu: float
+    server_cpu: float
+    bad: str = ""
 
     @property
     def throughput(self) -> float:
@@ -92,8 +109,35 @@ async def _open_session(http: httpx.AsyncClient, url: str, attempts: int = 3) ->
     raise AssertionError("unreachable")
 
 
-async def load(url: str, tool: str, arguments: Mapping[str, Any], clients: int, seconds: float) -> Load:
-    """``clients`` sessions each calling ``tool`` back to back for ``seconds``."""
+async def open_sessions(url: str, clients: int) -> list[dict[str, str]]:
+    """``clients`` initialized MCP sessions: the headers each one's requests carry."""
+    async with httpx.AsyncClient(timeout=30) as http:
+        return [await _open_session(http, url) for _ in range(clients)]
+
+
+async def wrk_load(wrk: str, url: str, sessions: list[dict[str, str]], params: str, seconds: float, pid: int) -> Load:
+    """One wrk run (one thread, one connection per session) against ``url``."""
+    ids = [h["mcp-session-id"] for h in sessions if "mcp-session-id" in h]
+    env = {**os.environ, "WRK_SESSIONS": ",".join(ids), "WRK_PROTOCOL": PROTOCOL_VERSION, "WRK_PARAMS": params}
+    command = [wrk, "-t1", f"-c{len(sessions)}", f"-d{max(1, round(seconds))}s", "--latency", "-s", str(WRK_SCRIPT),
+               "--timeout", "30s", url]  # fmt: skip
+    client_before, server_before = children_cpu_seconds(), cpu_seconds(pid)
+    done = await trio.run_process(command, env=env, capture_stdout=True, capture_stderr=True, check=False)
+    client_cpu, server_cpu = children_cpu_seconds() - client_before, cpu_seconds(pid) - server_before
+    out = done.stdout.decode("utf-8", "replace")
+    line = next((x for x in out.splitlines() if x.startswith("WRK_JSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.decode()[-500:]} {out[-500:]}")
+    got = json.loads(line.removeprefix("WRK_JSON "))
+    bad = next((x.removeprefix("WRK_BAD ") for x in out.splitlines() if x.startswith("WRK_BAD ")), "")
+    failed = got["errors"] + got["socket_errors"]
+    seconds_run = got["duration_us"] / 1e6
+    return Load(got["requests"] - got["errors"], failed, seconds_run, got["p50_us"] / 1e6, got["p99_us"] / 1e6,
+                client_cpu, server_cpu, bad)  # fmt: skip
+
+
+async def load(url: str, tool: str, arguments: Mapping[str, Any], clients: int, seconds: float, pid: int) -> Load:
+    """The fallback load client (no wrk): ``clients`` sessions each calling ``tool`` back to back."""
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
@@ -121,16 +165,24 @@ async def load(url: str, tool: str, arguments: Mapping[str, Any], clients: int, 
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
+        client_before, server_before = cpu_seconds(), cpu_seconds(pid)
         async with trio.open_nursery() as nursery:
             for headers in sessions:
                 nursery.start_soon(worker, headers)
         elapsed = time.perf_counter() - started
-    return Load(len(latencies), errors, elapsed, tuple(latencies))
+        client_cpu, server_cpu = cpu_seconds() - client_before, cpu_seconds(pid) - server_before
+    return Load(len(latencies), errors, elapsed, median(latencies), percentile(latencies, 99), client_cpu, server_cpu)
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    url: str
+    pid: int
 
 
 @asynccontextmanager
-async def http_server(command: Sequence[str], env: Mapping[str, str], port: int) -> AsyncIterator[str]:
-    """Start an HTTP server process and wait until its port accepts connections; yields the /mcp URL."""
+async def http_server(command: Sequence[str], env: Mapping[str, str], port: int) -> AsyncIterator[Served]:
+    """Start an HTTP server process and wait until its port accepts connections."""
     process = await trio.lowlevel.open_process(
         list(command),
         stdin=subprocess.DEVNULL,
@@ -151,7 +203,7 @@ async def http_server(command: Sequence[str], env: Mapping[str, str], port: int)
                     continue
                 await stream.aclose()
                 break
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield Served(f"http://127.0.0.1:{port}/mcp", process.pid)
     finally:
         with trio.CancelScope(shield=True):
             process.terminate()
@@ -162,41 +214,104 @@ async def http_server(command: Sequence[str], env: Mapping[str, str], port: int)
                 await process.wait()
 
 
-async def http_figures(fake: FakeLabArchives, clients: int, seconds: float) -> list[Row]:
-    results: dict[str, Load] = {}
-    echo = {"text": "hello"}
-    for name, mode in (("uvicorn", "uvicorn"), ("hypercorn", "hypercorn")):
-        port = free_port()
-        async with http_server([*MINIMAL[:2], mode, str(port)], clean_env(), port) as url:
-            results[name] = await load(url, "echo", echo, clients, seconds)
-    port = free_port()
-    env = server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0")  # shipped limits: 32 concurrent requests
-    async with http_server([*OURS, "--transport", "http", "--port", str(port)], env, port) as url:
-        results["ours"] = await load(url, "list_notebooks", {}, clients, seconds)
-    base = results["uvicorn"]
-    rows = []
-    for key, label in (
-        ("hypercorn", "minimal SDK server on hypercorn-trio"),
-        ("ours", "labmcp list_notebooks (cached)"),
-    ):
-        got = results[key]
-        rows += [
-            Row(f"HTTP {clients} clients: throughput, {label}", got.throughput, base.throughput, "calls/s",
-                note=f"{got.calls} calls in {got.seconds:.1f} s"),
-            Row(f"HTTP {clients} clients: p50 latency, {label}", median(got.latencies) * 1000,
-                median(base.latencies) * 1000, "ms"),
-            Row(f"HTTP {clients} clients: p99 latency, {label}", percentile(got.latencies, 99) * 1000,
-                percentile(base.latencies, 99) * 1000, "ms"),
-            Row(f"HTTP {clients} clients: failed calls, {label}", got.errors, base.errors, "", "0", got.errors == 0,
-                "503 'too many concurrent requests' from our guard" if key == "ours" and got.errors else ""),
-        ]  # fmt: skip
+SERVERS = ("uvicorn", "hypercorn", "ours")
+LABELS = {
+    "uvicorn": "minimal SDK server on uvicorn",
+    "hypercorn": "minimal SDK server on hypercorn-trio",
+    "ours": "labmcp list_notebooks (cached)",
+}
+CALLS = {
+    "uvicorn": ("echo", {"text": "hello"}),
+    "hypercorn": ("echo", {"text": "hello"}),
+    "ours": ("list_notebooks", {}),
+}
+
+
+def _order(round_index: int) -> tuple[str, ...]:
+    """ABBA over the three servers: forward in even rounds, backward in odd ones."""
+    return SERVERS if round_index % 2 == 0 else tuple(reversed(SERVERS))
+
+
+async def _run_series(bench: Bench, served: dict[str, Served], clients: int, wrk: str | None) -> dict[str, list[Load]]:
+    plan = bench.plan
+    runs: dict[str, list[Load]] = {name: [] for name in SERVERS}
+    sessions = {name: await open_sessions(served[name].url, clients) for name in SERVERS}
+    rounds = 1 if plan.quick else 3
+    for i in range(rounds):
+        for name in _order(i):
+            tool, args = CALLS[name]
+            if wrk is not None:
+                params = json.dumps({"name": tool, "arguments": args}, separators=(",", ":"))
+                got = await wrk_load(wrk, served[name].url, sessions[name], params, plan.http_seconds, served[name].pid)
+            else:
+                got = await load(served[name].url, tool, args, clients, plan.http_seconds, served[name].pid)
+            runs[name].append(got)
+    return runs
+
+
+def _rows(clients: int, runs: dict[str, list[Load]], client_name: str) -> list[Row]:
+    ours, base, hyper = runs["ours"], runs["uvicorn"], runs["hypercorn"]
+    reliable = client_name == "wrk"
+    goal = f"≥ {THROUGHPUT_GOAL:g}× uvicorn"
+    note = f"calls/s, {len(ours)} alternated runs of {ours[0].seconds:.0f} s, load client {client_name}"
+    rows = [
+        compare(f"HTTP {clients} clients: throughput, {LABELS['ours']} vs {LABELS['uvicorn']}",
+                [r.throughput for r in ours], [r.throughput for r in base], "calls/s", goal,
+                note=note, min_ratio=THROUGHPUT_GOAL if reliable else None),
+        compare(f"HTTP {clients} clients: throughput, {LABELS['hypercorn']} vs uvicorn (the stack's own limit)",
+                [r.throughput for r in hyper], [r.throughput for r in base], "calls/s", note=note),
+        compare(f"HTTP {clients} clients: throughput, {LABELS['ours']} vs the minimal server on hypercorn-trio",
+                [r.throughput for r in ours], [r.throughput for r in hyper], "calls/s", note="same stack"),
+        compare(f"HTTP {clients} clients: p99 latency, {LABELS['ours']} vs uvicorn",
+                [r.p99 * 1000 for r in ours], [r.p99 * 1000 for r in base], "ms", note="per-run p99"),
+        compare(f"HTTP {clients} clients: p50 latency, {LABELS['ours']} vs uvicorn",
+                [r.p50 * 1000 for r in ours], [r.p50 * 1000 for r in base], "ms"),
+    ]  # fmt: skip
+    rows += [
+        compare(f"HTTP {clients} clients: server CPU per call, {LABELS[name]} vs uvicorn",
+                [r.server_cpu / max(r.calls, 1) * 1000 for r in runs[name]],
+                [r.server_cpu / max(r.calls, 1) * 1000 for r in base], "ms",
+                note="CPU time of the server process / good calls: what throughput is on a core of its own")
+        for name in ("ours", "hypercorn")
+    ]  # fmt: skip
+    failed = sum(r.errors for r in ours)
+    bad = next((r.bad for r in ours if r.bad), "")
+    rows.append(
+        Row(f"HTTP {clients} clients: failed calls, {LABELS['ours']}", failed, sum(r.errors for r in base), "", "0",
+            failed == 0, bad[:120])
+    )  # fmt: skip
+    every = [r for name in SERVERS for r in runs[name]]
+    client_share = max(r.client_cpu / r.seconds for r in every)
+    server_share = median([r.server_cpu / r.seconds for r in ours])
+    rows.append(
+        Row(f"HTTP {clients} clients: load client CPU ({client_name}, % of one core), worst run", client_share * 100,
+            server_share * 100, "%", f"< {LOAD_CPU_GOAL * 100:g} % of a core", client_share < LOAD_CPU_GOAL,
+            "baseline column = our server's CPU in its runs (median)")
+    )  # fmt: skip
     return rows
 
 
 async def http(bench: Bench) -> list[Row]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        bench.note("HTTP: wrk not found (apt-get install wrk); the httpx load client ran instead: no verdicts.")
     rows: list[Row] = []
-    for clients in bench.plan.http_clients:
-        rows += await http_figures(bench.fake, clients, bench.plan.http_seconds)
+    ports = {name: free_port() for name in SERVERS}
+    env = server_env(bench.fake, LABARCHIVES_REQUEST_INTERVAL="0")  # shipped limits: 32 concurrent requests
+    commands = {
+        "uvicorn": ([*MINIMAL[:2], "uvicorn", str(ports["uvicorn"])], clean_env()),
+        "hypercorn": ([*MINIMAL[:2], "hypercorn", str(ports["hypercorn"])], clean_env()),
+        "ours": ([*OURS, "--transport", "http", "--port", str(ports["ours"])], env),
+    }
+    async with (
+        http_server(*commands["uvicorn"], ports["uvicorn"]) as uvicorn,
+        http_server(*commands["hypercorn"], ports["hypercorn"]) as hypercorn,
+        http_server(*commands["ours"], ports["ours"]) as ours,
+    ):
+        served = {"uvicorn": uvicorn, "hypercorn": hypercorn, "ours": ours}
+        for clients in bench.plan.http_clients:
+            runs = await _run_series(bench, served, clients, wrk)
+            rows += _rows(clients, runs, "wrk" if wrk else "httpx (Python)")
     return rows
 
 
@@ -206,8 +321,9 @@ SECTIONS = (
         ORDER_HTTP,
         http,
         smoke=(
-            "HTTP 4 clients: throughput, minimal SDK server on hypercorn-trio",
-            "HTTP 4 clients: p99 latency, labmcp list_notebooks",
+            "HTTP 4 clients: throughput, labmcp list_notebooks (cached) vs minimal SDK server on uvicorn",
+            "HTTP 4 clients: p99 latency",
+            "HTTP 4 clients: load client CPU",
         ),
     ),
 )

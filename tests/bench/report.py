@@ -43,12 +43,16 @@ def compare(
     max_ratio: float | None = None,
     note: str = "",
     met: bool | None = None,
+    min_ratio: float | None = None,
 ) -> Row:
     """Medians of two samples taken in the same run, with their (min, max); the goal holds when
-    ours / baseline <= ``max_ratio`` (else the verdict is ``met``, e.g. for an absolute goal)."""
+    ours / baseline <= ``max_ratio`` (times, memory) or >= ``min_ratio`` (throughput); without
+    either the verdict is ``met`` (e.g. an absolute goal)."""
     ours_med, base_med = median(ours), median(base)
     if max_ratio is not None and base_med:
         met = ours_med / base_med <= max_ratio
+    if min_ratio is not None and base_med:
+        met = ours_med / base_med >= min_ratio
     return Row(
         figure,
         ours_med,

@@ -34,7 +34,7 @@ def test_quick_run_prints_and_writes_one_table_with_every_figure(tmp_path: Path)
         matching = [row for row in rows if figure in row]
         assert matching, f"no row for {figure!r}"
         ours = matching[0].split(" | ")[1]
-        assert re.match(r"^(\d+(\.\d+)?|none|[a-z0-9_, ]+)( [A-Za-z/]+)?( \(.+\))?$", ours), matching[0]
+        assert re.match(r"^(\d+(\.\d+)?|none|[a-z0-9_, ]+)( [A-Za-z/%]+)?( \(.+\))?$", ours), matching[0]
     assert "nan" not in written
 
 
