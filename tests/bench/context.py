@@ -100,8 +100,6 @@ class Bench:
     plan: Plan
     fake: FakeLabArchives
     notes: list[str] = field(default_factory=list)
-    shared: dict[str, object] = field(default_factory=dict)
-    """Figures one section leaves for a later one (e.g. the minimal server's start-up for the pyz rows)."""
 
     def note(self, text: str) -> None:
         """A line printed under the table (what was measured how, what dominates)."""

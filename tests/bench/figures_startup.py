@@ -63,7 +63,6 @@ async def startup_and_memory(
     await alternate(one_ours, one_base, plan.runs, plan.warmup)
     if plan.warmup:  # the warm-up samples are not figures
         ours, base = ours[1:], base[1:]
-    bench.shared[f"startup:{label}"] = (ours, base)
     return ours, base
 
 
@@ -96,7 +95,6 @@ async def startup(bench: Bench) -> list[Row]:
     env = server_env(bench.fake, LABARCHIVES_REQUEST_INTERVAL="0")
     ours, base = await startup_and_memory(bench, "`python -m labmcp`", OURS, env)
     rows = startup_rows("`python -m labmcp`", ours, base, bench.plan.runs)
-    bench.shared["minimal_startup_ms"] = rows[0].baseline
     if bench.plan.paced_startup:
         paced_ms = await time_to_first_data(OURS, server_env(bench.fake)) * 1000
         note = "one run; epoch_time, then user_access_info waits its 1 s turn; baseline = initialize only"
