@@ -2,10 +2,12 @@
 
 A hit of ``entry_search`` (§6.5) names its entry id, notebook id and a ``tree-path`` of names. Names
 are not identity (a top-level page may be *named* ``Protocols/Bradford assay``), so a hit is shown
-only when its entry id is found among the entries of a page that the scope has placed by tree ids:
+only when its entry id is found among the entries of a page inside the scope:
 
 1. the placement index already knows the entry's page (an earlier page read listed the entry), or
-2. the ``tree-path`` is used as a *hint* to find candidate pages below the scope root, reading only
+2. when the whole notebook is in scope, the page id in the hit's ``entry-url`` (labapi's page-link
+   shape, §6.8) is tried: that page of this notebook must list the entry (one call), or
+3. the ``tree-path`` is used as a *hint* to find candidate pages below the scope root, reading only
    folders inside the scope; a candidate counts only if its own entries (``get_entries_for_page``)
    contain the hit's entry id. Everything else is withheld, silently.
 
@@ -144,7 +146,7 @@ class Searcher:
     async def place(self, entry: Entry, target: str | None, placed: dict[str, list[Located]]) -> Hit | None:
         """Prove one entry of another feed (recent changes) by identity, exactly as a search hit.
 
-        ``placed`` is a per-answer memo the caller keeps (empty at first) for entries of one notebook.
+        ``placed`` is a per-answer memo the caller keeps (empty at first); it may span notebooks.
         """
         return await self._prove(entry, target, 0, 0, placed)
 
@@ -178,12 +180,14 @@ class Searcher:
             located = None if found is None else await self._page(nbid, hint, entry, whole)
             if located is not None and found is not None:
                 return Hit(located, found, t, offset)
-        if not placed:
-            placed.update(self._placed_paths(nbid))
+        memo = nbid + "\x00"  # ``placed`` holds "<nbid>\0<tree-path>" -> pages, built once per notebook
+        if memo not in placed:
+            placed[memo] = []
+            placed.update((memo + path, pages) for path, pages in self._placed_paths(nbid).items())
         tried: set[str] = set()
         for round_ in range(2):
             candidates = (
-                placed.get(entry.tree_path, []) if round_ == 0 else await self._candidates(nbid, entry.tree_path)
+                placed.get(memo + entry.tree_path, []) if round_ == 0 else await self._candidates(nbid, entry.tree_path)
             )
             for candidate in candidates[:MAX_CANDIDATES]:
                 if candidate.node.tree_id in tried:
@@ -239,7 +243,7 @@ class Searcher:
 
     def _placed_paths(self, nbid: str) -> dict[str, list[Located]]:
         """``tree-path`` spelling -> pages the index places inside the scope (built once per answer)."""
-        paths: dict[str, list[Located]] = {"": []}
+        paths: dict[str, list[Located]] = {}
         for record in self._scope.index.known_nodes(nbid):
             if record.node.is_page:
                 located = self._scope.placed_in_scope(nbid, record.node.tree_id)
