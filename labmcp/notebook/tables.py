@@ -19,16 +19,17 @@ GFM has one header row and no spans, so:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_COLUMNS = 64
 MAX_COLSPAN = 1_000  # the HTML spec's own limits
 MAX_ROWSPAN = 65_534
+_PIPE = re.compile(r"(?<!\\)\|")
 
 
-@dataclass(frozen=True, slots=True)
-class Cell:
+class Cell(NamedTuple):
     """One cell as written in the source: inline Markdown ``text`` (callers escape plain text first),
     its spans (0 or less counts as 1 for colspan; a rowspan of 0 runs to the end of its row group),
     and whether it is a header cell (``<th>``)."""
@@ -39,104 +40,129 @@ class Cell:
     header: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """The laid-out grid: ``slots[r][c]`` is the cell whose top-left slot is (r, c), ``None`` for a slot
-    covered by a span or left empty by a short row; ``header_rows`` leading rows are header rows."""
-
-    slots: list[list[Cell | None]]
-    header_rows: int
-    width: int
-    header_spans_into_data: bool
-
-
 def _clip(value: int, top: int) -> int:
     return max(1, min(value, top))
 
 
-def layout(rows: Sequence[Sequence[Cell]], head_rows: int = 0) -> Layout:
-    """The grid a browser forms from ``rows``; the first ``head_rows`` rows are one group (``<thead>``)."""
-    if not 0 <= head_rows <= len(rows):
-        head_rows = 0
-    header_rows = head_rows or next(
-        (i for i, row in enumerate(rows) if not row or not all(c.header for c in row)), len(rows)
-    )
-    if header_rows == len(rows) and not head_rows:
-        header_rows = 0  # a table of header cells only: nothing would sit under them
-    groups = [(0, head_rows), (head_rows, len(rows))] if head_rows else [(0, len(rows))]
-    covered: list[set[int]] = [set() for _ in rows]
-    slots: list[list[Cell | None]] = [[] for _ in rows]
-    spans_into_data = False
-    width = 0
-    for start, end in groups:
-        for r in range(start, end):
-            x = 0
-            line = slots[r]
-            for cell in rows[r]:
-                while x in covered[r]:
-                    x += 1
-                colspan = _clip(cell.colspan, MAX_COLSPAN)
-                rowspan = end - r if cell.rowspan == 0 else _clip(cell.rowspan, min(MAX_ROWSPAN, end - r))
-                if r < header_rows <= r + rowspan - 1:
-                    spans_into_data = True
-                line.extend([None] * (x - len(line)))
-                line.append(cell)
-                line.extend([None] * (colspan - 1))
-                for below in range(r + 1, r + rowspan):
-                    covered[below].update(range(x, x + colspan))
-                x += colspan
-            width = max(width, x, max(covered[r], default=-1) + 1)
-    for line in slots:
-        line.extend([None] * (width - len(line)))
-    return Layout(slots, header_rows, width, spans_into_data)
-
-
 def _cell_text(text: str) -> str:
     """A cell's Markdown on one line: line breaks as ``<br>``, pipes escaped so they cannot split it."""
+    if "\n" not in text and "|" not in text and "\r" not in text:
+        return text.strip()
     lines = (line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
-    return "<br>".join(line for line in lines if line).replace("|", "\\|")
-
-
-def _header_names(grid: Layout) -> list[str]:
-    """One header per column: the header rows' texts covering that column, top to bottom."""
-    names: list[list[str]] = [[] for _ in range(grid.width)]
-    for r in range(grid.header_rows):
-        for c, cell in enumerate(grid.slots[r]):
-            if cell is None:
-                continue
-            text = _cell_text(cell.text)
-            for col in range(c, min(c + _clip(cell.colspan, MAX_COLSPAN), grid.width)):
-                if text and (not names[col] or names[col][-1] != text):
-                    names[col].append(text)
-    return [" / ".join(parts) for parts in names]
+    return _PIPE.sub(r"\\|", "<br>".join(line for line in lines if line))
 
 
 def _row(values: Sequence[str]) -> str:
     return "| " + " | ".join(values) + " |"
 
 
+class TableBuilder:
+    """Builds one table row by row, keeping only the header rows as cells and each data row as one
+    string, so memory stays near the size of the output.
+
+    ``row`` takes a row's cells in document order (``head`` for rows of ``<thead>``); ``end_group``
+    marks the end of a row group (``<thead>``, ``<tbody>``, ``<tfoot>``): spans stop there.
+    """
+
+    def __init__(self, max_columns: int = MAX_COLUMNS) -> None:
+        self._max_columns = max_columns
+        self._head: list[list[Cell | None]] = []
+        self._explicit_head = False
+        self._data: list[str] = []  # each row's slot texts joined by NUL (never in rendered text)
+        self._covered: dict[int, int] = {}  # column -> how many more rows a span covers it
+        self._width = 0
+        self._spans_into_data = False
+
+    def _place(self, cells: Sequence[Cell]) -> list[Cell | None]:
+        line: list[Cell | None] = []
+        covered = self._covered
+        below: dict[int, int] = {c: n - 1 for c, n in covered.items() if n > 1}
+        for cell in cells:
+            while covered.get(len(line), 0) > 0:
+                line.append(None)
+            x = len(line)
+            colspan = _clip(cell.colspan, MAX_COLSPAN)
+            line.append(cell)
+            line.extend([None] * (colspan - 1))
+            rows = MAX_ROWSPAN if cell.rowspan <= 0 else _clip(cell.rowspan, MAX_ROWSPAN)
+            for col in range(x, x + colspan) if rows > 1 else ():
+                below[col] = max(below.get(col, 0), rows - 1)
+        edge = max((c for c, n in covered.items() if n > 0), default=-1)
+        line.extend([None] * (edge + 1 - len(line)))
+        self._covered = below
+        self._width = max(self._width, len(line))
+        return line
+
+    def row(self, cells: Sequence[Cell], *, head: bool = False) -> None:
+        """Lay out the next row: a header row while no data row has come, else a data row."""
+        if head and not self._data:
+            self._explicit_head = True
+            self._head.append(self._place(cells))
+            return
+        candidate = not self._explicit_head and not self._data and cells and all(c.header for c in cells)
+        if candidate:
+            self._head.append(self._place(cells))
+            return
+        if not self._data and self._covered and self._head:
+            self._spans_into_data = True
+        line = self._place(cells)
+        self._data.append("\x00".join(_cell_text(c.text) if c else "" for c in line))
+
+    def end_group(self) -> None:
+        """The end of a row group: spans from it stop here."""
+        self._covered = {}
+
+    def _header(self) -> list[str]:
+        names: list[list[str]] = [[] for _ in range(self._width)]
+        for line in self._head:
+            for c, cell in enumerate(line):
+                if cell is None:
+                    continue
+                text = _cell_text(cell.text)
+                for col in range(c, min(c + _clip(cell.colspan, MAX_COLSPAN), self._width)):
+                    if text and (not names[col] or names[col][-1] != text):
+                        names[col].append(text)
+        return [" / ".join(parts) for parts in names]
+
+    def markdown(self) -> str:
+        """The table as GFM (no trailing newline), after a note line when GFM cannot show its grid;
+        "" when no cell has any text."""
+        if not self._data and not self._explicit_head:  # header cells only: nothing sits under them
+            self._data = ["\x00".join(_cell_text(c.text) if c else "" for c in line) for line in self._head]
+            self._head = []
+        width, cap = self._width, self._max_columns
+        header = self._header()
+        rows = [line.split("\x00") for line in self._data if line.strip("\x00")]
+        if not any(header) and not rows:
+            return ""
+        notes = []
+        if self._spans_into_data:
+            notes.append("a header cell spans into data rows; it is shown in the header row only")
+        if width > cap:
+            notes.append(
+                f"it has {width} columns; columns {cap} to {width} are shown together in column {cap}, "
+                "separated by ' ¦ '"
+            )
+        lines = [_row(_fit(header, width, cap)), "|" + " --- |" * min(width, cap)]
+        lines += [_row(_fit(values, width, cap)) for values in rows]
+        if notes:
+            lines.insert(0, "[Table note: " + "; ".join(notes) + ".]\n")
+        return "\n".join(lines)
+
+
+def _fit(values: list[str], width: int, cap: int) -> list[str]:
+    """A row padded to ``width`` columns, with columns from ``cap`` on joined into the last one."""
+    values = values + [""] * (width - len(values))
+    if width <= cap:
+        return values
+    return [*values[: cap - 1], " ¦ ".join(v for v in values[cap - 1 :] if v)]
+
+
 def gfm_table(rows: Sequence[Sequence[Cell]], *, head_rows: int = 0, max_columns: int = MAX_COLUMNS) -> str:
-    """``rows`` as a GFM pipe table (no trailing newline), preceded by a note line when GFM cannot
-    show the grid as laid out; "" when no cell has any text."""
-    grid = layout(rows, head_rows)
-    body = [[_cell_text(c.text) if c else "" for c in line] for line in grid.slots[grid.header_rows :]]
-    header = _header_names(grid)
-    if not any(header) and not any(any(line) for line in body):
-        return ""
-    notes = []
-    if grid.header_spans_into_data:
-        notes.append("a header cell spans into data rows; it is shown in the header row only")
-    if grid.width > max_columns:
-        notes.append(
-            f"it has {grid.width} columns; columns {max_columns} to {grid.width} are shown together "
-            f"in column {max_columns}, separated by ' ¦ '"
-        )
-        keep = max_columns - 1
-        header = [*header[:keep], " ¦ ".join(h for h in header[keep:] if h)]
-        body = [[*line[:keep], " ¦ ".join(v for v in line[keep:] if v)] for line in body]
-    width = len(header)
-    lines = [_row(header), "|" + " --- |" * width]
-    lines += [_row(line) for line in body if any(line) or len(body) == 1]
-    if notes:
-        lines.insert(0, "[Table note: " + "; ".join(notes) + ".]\n")
-    return "\n".join(lines)
+    """``rows`` as a GFM pipe table; the first ``head_rows`` rows form ``<thead>`` (see ``TableBuilder``)."""
+    builder = TableBuilder(max_columns)
+    for i, row in enumerate(rows):
+        builder.row(row, head=i < head_rows)
+        if i + 1 == head_rows:
+            builder.end_group()
+    return builder.markdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labmcp.notebook.tables import Cell, gfm_table, layout
+from labmcp.notebook.tables import Cell, gfm_table
 from tests.notebook.judge import Table, read_markdown
 
 
@@ -61,12 +61,12 @@ def test_colspan_in_the_body_leaves_the_covered_slots_empty() -> None:
 
 
 def test_rowspan_zero_runs_to_the_end_of_its_group_and_spans_are_clipped_there() -> None:
-    grid = layout([[Cell("a", rowspan=0), Cell("b")], [Cell("c")], [Cell("d", rowspan=9)]])
-    assert [[c.text if c else None for c in line] for line in grid.slots] == [
-        ["a", "b"],
-        [None, "c"],
-        [None, "d"],
-    ]
+    rows = [[H("a"), H("b")], [Cell("x", rowspan=0), Cell("1")], [Cell("2")], [Cell("3", rowspan=9)]]
+    (table,) = tables(gfm_table(rows, head_rows=1))
+    assert table.rows == [["x", "1"], ["", "2"], ["", "3"]]
+    (table,) = tables(gfm_table([[Cell("t", rowspan=2)], [Cell("u")]], head_rows=1))
+    assert table.header == ["t"]
+    assert table.rows == [["u"]]
 
 
 def test_a_header_cell_spanning_into_data_rows_is_said_not_guessed() -> None:

@@ -1,0 +1,92 @@
+"""A small, fast HTML tokeniser with ``html.parser``'s reading of tags, text and character references.
+
+``html.parser`` spends most of its time on bookkeeping we do not need (line and column numbers,
+every attribute of every tag, one method call per regular expression). This reads the same
+constructs with one regular expression per tag: start and end tags (names lower-cased, quoted
+attribute values may hold ``>``), comments, declarations and processing instructions (skipped),
+``<script>``/``<style>`` content (raw text, skipped), text with character references decoded by
+``html.unescape`` (what ``html.parser`` uses), and a ``<`` that starts no tag as text. Attributes are
+parsed only for the tags the caller asks for. Linear: every pattern either matches or fails within
+the next ``>``, and callers make sure each ``<`` has one (``markdown._prepare``).
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Protocol
+
+_TAG = re.compile(r"""<(/?)([a-zA-Z][^\t\n\r\f />\x00]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
+_OTHER = re.compile(r"<!--.*?--\s*>|<[!?/][^>]*>", re.DOTALL)
+_ATTR = re.compile(r"""([^\s/>="'][^\s/>=]*)(?:\s*=+\s*('[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""")
+_RAW_TEXT = {"script": re.compile(r"</script\s*>", re.IGNORECASE), "style": re.compile(r"</style\s*>", re.IGNORECASE)}
+
+
+class Handler(Protocol):
+    """What the tokeniser calls, with ``html.parser``'s argument shapes."""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None: ...
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None: ...
+    def handle_endtag(self, tag: str) -> None: ...
+    def handle_data(self, data: str) -> None: ...
+
+
+def attributes(raw: str) -> list[tuple[str, str | None]]:
+    """The attributes of a tag's inside, as ``html.parser`` gives them (names lower-cased,
+    values unquoted and unescaped, None for a bare name)."""
+    out: list[tuple[str, str | None]] = []
+    for m in _ATTR.finditer(raw):
+        value = m.group(2)
+        if value is not None:
+            if value[:1] in ("'", '"') and value[-1:] == value[:1] and len(value) > 1:
+                value = value[1:-1]
+            if "&" in value:
+                value = unescape(value)
+        out.append((m.group(1).lower(), value))
+    return out
+
+
+def scan(html: str, handler: Handler, wanted: frozenset[str]) -> None:
+    """Feed ``html`` to ``handler``; start tags named in ``wanted`` get their attributes, others ``[]``."""
+    find = html.find
+    tag_at = _TAG.match
+    other_at = _OTHER.match
+    data = handler.handle_data
+    start_tag = handler.handle_starttag
+    empty_tag = handler.handle_startendtag
+    end_tag = handler.handle_endtag
+    pos, size = 0, len(html)
+    while pos < size:
+        lt = find("<", pos)
+        if lt < 0:
+            lt = size
+        if lt > pos:
+            text = html[pos:lt]
+            data(unescape(text) if "&" in text else text)
+            if lt == size:
+                return
+        m = tag_at(html, lt)
+        if m is None:
+            other = other_at(html, lt)
+            if other is not None:
+                pos = other.end()
+            else:
+                data("<")
+                pos = lt + 1
+            continue
+        pos = m.end()
+        name = m.group(2).lower()
+        if m.group(1):
+            end_tag(name)
+            continue
+        inside = m.group(3)
+        attrs = attributes(inside) if name in wanted and inside else []
+        if inside.endswith("/"):
+            empty_tag(name, attrs)
+            continue
+        start_tag(name, attrs)
+        raw = _RAW_TEXT.get(name)
+        if raw is not None:
+            close = raw.search(html, pos)
+            pos = close.end() if close else size
+            end_tag(name)
