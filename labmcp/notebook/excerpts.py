@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 from pathlib import PurePosixPath
 
 from labmcp.labarchives.models import Entry
-from labmcp.notebook.markdown import html_to_markdown
+from labmcp.notebook import htmlscan
+from labmcp.notebook.markdown import replace_data_uris
 
 # fmt: off
 TEXT_EXTENSIONS = frozenset({
@@ -21,6 +23,10 @@ TEXT_TYPES = frozenset(
 )
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 SEARCH_SNIPPET_CHARS = 280
+SNIPPET_WINDOW = 2_000
+"""Characters of the raw entry read on each side of the match to make a snippet."""
+SNIPPET_TRIES = 50
+"""Matches inside HTML tags skipped at most before giving up on a match."""
 
 
 def attachment_kind(entry: Entry) -> str:
@@ -38,17 +44,71 @@ def attachment_kind(entry: Entry) -> str:
     return "binary"
 
 
+class _Text:
+    """Collects the text of an HTML piece: tags are word breaks, script and style are dropped."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style") and self.parts:
+            self.parts.pop()  # the raw text read since the start tag
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _find(raw: str, words: list[str], html: bool) -> int:
+    """Where the first query word occurs in ``raw`` (outside tags for HTML), or -1."""
+    if not words:
+        return -1
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    pos = 0
+    for _ in range(SNIPPET_TRIES):
+        m = pattern.search(raw, pos)
+        if m is None:
+            return -1
+        if not html or raw.rfind("<", 0, m.start()) <= raw.rfind(">", 0, m.start()):
+            return m.start()
+        pos = raw.find(">", m.end())
+        if pos < 0:
+            return -1
+    return -1
+
+
 def snippet(entry: Entry, query: str) -> str:
-    """A one-line excerpt of a search hit around the first query word it contains."""
+    """A one-line plain-text excerpt of a search hit around the first query word it contains.
+
+    Only a window of the entry around the match is read and converted, so the cost does not grow
+    with the entry's size. Plain text: callers escape it (``escape.escape_text``).
+    """
     raw = entry.entry_data or entry.caption or ""
-    if entry.part_type == "text entry":
-        raw = html_to_markdown(raw)
-    text = " ".join(raw.split())
-    if len(text) <= SEARCH_SNIPPET_CHARS:
-        return text
+    html = entry.part_type == "text entry"
     words = [w.strip('"').casefold() for w in query.split() if w.upper() not in ("AND", "OR", "NOT")]
+    words = [w for w in words if w]
+    pos = _find(raw, words, html)
+    start = max(0, pos - SNIPPET_WINDOW) if pos >= 0 else 0
+    window = raw[start : start + 2 * SNIPPET_WINDOW]
+    if html:
+        if start and "<" in window:
+            head = window.find(">")
+            window = window[head + 1 :] if -1 < head < window.find("<") else window
+        cut = window.rfind("<")
+        window = window[:cut] if cut > window.rfind(">") else window
+        reader = _Text()
+        htmlscan.scan(window, reader, frozenset())
+        window = "".join(reader.parts)
+    text = " ".join(replace_data_uris(window).split())
     low = text.casefold()
-    pos = min((i for i in (low.find(w) for w in words if w) if i >= 0), default=0)
-    start = max(0, pos - SEARCH_SNIPPET_CHARS // 3)
-    piece = text[start : start + SEARCH_SNIPPET_CHARS]
-    return ("…" if start else "") + piece + ("…" if start + SEARCH_SNIPPET_CHARS < len(text) else "")
+    at = min((i for i in (low.find(w) for w in words) if i >= 0), default=0)
+    begin = max(0, at - SEARCH_SNIPPET_CHARS // 3) if len(text) > SEARCH_SNIPPET_CHARS else 0
+    piece = text[begin : begin + SEARCH_SNIPPET_CHARS]
+    more = begin + SEARCH_SNIPPET_CHARS < len(text) or start + 2 * SNIPPET_WINDOW < len(raw)
+    return ("…" if begin or start else "") + piece + ("…" if more else "")

@@ -11,7 +11,7 @@ Text that merely *reads* like a marker is neutralised as well: ``neutralise`` fi
 space, soft hyphen, joiners), combining marks, ``_``/``.``/``-`` between letters, compatibility forms
 (full-width, mathematical letters: what NFKC folds) and Cyrillic/Greek/Armenian look-alikes — and
 replaces it, with the brackets, ``END``, ``NOTEBOOK CONTENT`` and nonce-like text around it, by
-``[frame marker removed]``.
+``(frame marker removed)``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Final
 
 NONCE_CHARS: Final = 16
 PLACEHOLDER: Final = "\x00" * NONCE_CHARS
-REMOVED: Final = "[frame marker removed]"
+REMOVED: Final = "(frame marker removed)"
 
 # Cyrillic, Greek and Armenian letters that look like Latin ones and that NFKC leaves alone
 # (from Unicode's confusables.txt, the letters our markers use and a few more).
@@ -85,7 +85,7 @@ def _patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
 
 
 def neutralise(text: str) -> str:
-    """``text`` with everything that reads like a frame marker replaced by ``[frame marker removed]``.
+    """``text`` with everything that reads like a frame marker replaced by ``(frame marker removed)``.
 
     Linear: the core word is rare and each match looks at most a few dozen characters around it.
     """

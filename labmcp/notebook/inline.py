@@ -7,13 +7,13 @@ are properly nested. Each line is written in one pass: whitespace collapsed as a
 it, markers hugging their content (spaces move outside, empty elements vanish), text escaped with
 ``escape.escape_run``.
 
-Emphasis markers are kept only where a CommonMark parser pairs them as intended. The common case is
-proved cheaply: every marker run belongs to one element and is purely left-flanking (an opener) or
-purely right-flanking (a closer) under both definitions of punctuation in use (Unicode P, as
-cmark-gfm; P and S, as CommonMark 0.31.2 and markdown-it); properly nested runs like that always
-pair with each other. Otherwise the line goes through CommonMark's own "process emphasis"
-procedure (spec appendix; GFM 6.5 for ``~~``) and an element whose markers would pair otherwise
-(``<b>Note:</b>Keep``, ``snake<em>_case</em>word``, ``击<b>「这里」</b>来``) is written as plain text.
+Emphasis markers are kept only where every CommonMark parser pairs them as intended (spec 6.2 and
+appendix "process emphasis"; GFM 6.5 for ``~~``): each marker run belongs to one element and is
+purely left-flanking (an opener) or purely right-flanking (a closer) under both definitions of
+punctuation in use (Unicode P, as cmark-gfm; P and S, as CommonMark 0.31.2 and markdown-it), and
+properly nested runs like that pair with each other. An element that cannot be written so
+(``<b>Note:</b>Keep``, ``<b>(1)</b>buffer``, ``snake<em>_case</em>word``, ``击<b>「这里」</b>来``,
+intraword emphasis) is written as plain text.
 """
 
 from __future__ import annotations
@@ -26,12 +26,13 @@ from labmcp.notebook.escape import escape_line_start, escape_run, safe_url
 
 OPEN: Final = 1
 CLOSE: Final = 2
-ATOM: Final = 3
+ATOM: Final = 3  # (ATOM, "", markdown) opaque Markdown; (ATOM, "code", text) a code span
 BREAK: Final = 4
 Token = str | tuple[int, str, str]
-EMPHASIS: Final = ("**", "*", "~~")
+EMPHASIS: Final = ("**", "*", "~~", "***")
 
 _SPACES = re.compile(r"[ \t\n\f]+")
+_BACKTICKS = re.compile(r"`+")
 _MAX_PASSES = 4
 
 
@@ -42,7 +43,14 @@ class _Run(NamedTuple):
     marker: str
     element: int
     opens: bool
-    link: int  # the link it sits in (its opening token's index), or -1
+
+
+def code_span(text: str) -> str:
+    """``text`` (one line, no leading or trailing space) as a code span: the fence is longer than
+    any backtick run inside, padded when the text starts or ends with a backtick."""
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text[0] == "`" or text[-1] == "`" else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def _char_kind(ch: str) -> int:
@@ -82,29 +90,22 @@ def _flanks(prev: str, nxt: str, punct: int) -> tuple[bool, bool]:
 
 
 def _twins(tokens: list[Token]) -> None:
-    """``<b><i>x</i></b>``: CommonMark reads ``***x***`` as strong inside em, so when ``**`` and ``*``
-    wrap exactly the same content the ``**`` goes inside (the same text either way)."""
+    """``<b><i>x</i></b>``: two emphasis elements around exactly the same content become one
+    ``***`` element (its runs could not touch otherwise)."""
     stack: list[int] = []
     for i, tok in enumerate(tokens):
-        if type(tok) is str:
+        if isinstance(tok, str):
             continue
-        op = tok[0]
-        if op == OPEN:
+        if tok[0] == OPEN:
             stack.append(i)
-        elif op == CLOSE and stack:
+        elif tok[0] == CLOSE and stack:
             j = stack.pop()
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-            if (
-                tok[1] == "*"
-                and j > 0
-                and stack
-                and stack[-1] == j - 1
-                and tokens[j - 1][1] == "**"
-                and type(nxt) is tuple
-                and nxt[0] == CLOSE
-            ):
-                tokens[j - 1], tokens[j] = tokens[j], tokens[j - 1]
-                tokens[i], tokens[i + 1] = tokens[i + 1], tokens[i]
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            outer = tokens[j - 1] if stack and stack[-1] == j - 1 else ""
+            twins = not isinstance(outer, str) and {tok[1], outer[1]} == {"*", "**"}
+            if twins and not isinstance(nxt, str) and nxt[0] == CLOSE:
+                tokens[j - 1], tokens[i + 1] = (OPEN, "***", ""), (CLOSE, "***", "")
+                tokens[j], tokens[i] = "", ""
 
 
 def _emit(  # noqa: PLR0915 - one loop over the tokens, kept whole: it is the hot path
@@ -117,9 +118,9 @@ def _emit(  # noqa: PLR0915 - one loop over the tokens, kept whole: it is the ho
     stack: list[int] = list(opened)
     pending: list[int] = list(opened)  # openers waiting for content (so empty elements vanish)
     written: dict[int, int] = {}  # element -> index of its opening part
-    links: list[int] = []
     sup = 0
     space = False
+    code_at, code = -1, ""  # the last code span written: where, and its text
     for i in range(start, end):
         tok = tokens[i]
         if isinstance(tok, str):
@@ -137,7 +138,7 @@ def _emit(  # noqa: PLR0915 - one loop over the tokens, kept whole: it is the ho
             if space and parts:
                 parts.append(" ")
             if pending:
-                sup = _open(tokens, pending, parts, runs, written, links, sup, off)
+                sup = _open(tokens, pending, parts, runs, written, sup, off)
             parts.append(escape_run(text))
             space = trailing
             continue
@@ -150,14 +151,7 @@ def _emit(  # noqa: PLR0915 - one loop over the tokens, kept whole: it is the ho
                 continue
             j = stack.pop()
             if pending and pending[-1] == j:
-                pending.pop()  # nothing inside: no markers
-                if kind == "a" and (target := safe_url(tokens[j][2])):
-                    if space and parts:
-                        parts.append(" ")
-                    if pending:
-                        sup = _open(tokens, pending, parts, runs, written, links, sup, off)
-                    parts.append(f"<{target}>")
-                    space = False
+                pending.pop()  # nothing inside: no markers (an empty link shows nothing, as in a browser)
                 continue
             at = written.pop(j, -1)
             if at < 0:
@@ -168,18 +162,26 @@ def _emit(  # noqa: PLR0915 - one loop over the tokens, kept whole: it is the ho
                     parts[at] = "^("
                     parts.append(")")
             elif kind == "a":
-                links.pop()
                 if parts[at]:
                     parts.append(f"]({safe_url(arg or tokens[j][2])})")
             elif parts[at]:
-                runs.append(_Run(len(parts), kind, j, False, links[-1] if links else -1))
+                runs.append(_Run(len(parts), kind, j, False))
                 parts.append(kind)
         elif op == ATOM:
             if space and parts:
                 parts.append(" ")
             if pending:
-                sup = _open(tokens, pending, parts, runs, written, links, sup, off)
-            parts.append(arg)
+                sup = _open(tokens, pending, parts, runs, written, sup, off)
+            if kind == "code" and code_at >= 0 and not any(parts[code_at + 1 :]):
+                # touching code spans: their backtick fences would merge, so they become one span
+                code += arg
+                parts[code_at] = code_span(code)
+                parts.append("")
+            elif kind == "code":
+                code_at, code = len(parts), arg
+                parts.append(code_span(arg))
+            else:
+                parts.append(arg)
             space = False
         # BREAK never reaches here: lines are split before
     for j in reversed(stack):  # elements still open at the line end
@@ -189,7 +191,7 @@ def _emit(  # noqa: PLR0915 - one loop over the tokens, kept whole: it is the ho
             if kind == "a":
                 parts.append(f"]({safe_url(tokens[j][2])})")
             elif kind in EMPHASIS:
-                runs.append(_Run(len(parts), kind, j, False, -1))
+                runs.append(_Run(len(parts), kind, j, False))
                 parts.append(kind)
     return parts, runs
 
@@ -200,7 +202,6 @@ def _open(
     parts: list[str],
     runs: list[_Run],
     written: dict[int, int],
-    links: list[int],
     sup: int,
     off: set[int],
 ) -> int:
@@ -210,107 +211,54 @@ def _open(
         written[j] = len(parts)
         if kind == "a":
             parts.append("[" if safe_url(tokens[j][2]) else "")
-            links.append(j)
         elif kind == "^":
             parts.append("^")
             sup += 1
         elif sup or j in off:
             parts.append("")
         else:
-            runs.append(_Run(len(parts), kind, j, True, links[-1] if links else -1))
+            runs.append(_Run(len(parts), kind, j, True))
             parts.append(kind)
     pending.clear()
     return sup
 
 
 def _bad(parts: list[str], runs: list[_Run]) -> set[int]:
-    """Elements a CommonMark parser would not pair as intended (empty when all are fine).
+    """Elements whose markers are not proven to pair as intended.
 
-    The quick proof: each run touches a letter or digit on its inner side and whitespace, the line
-    edge or punctuation (under both definitions) on its outer side, and no two runs touch.
+    Markers of one character that touch form one delimiter run (CommonMark 6.2). Every run must be
+    purely left-flanking (all openers) or purely right-flanking (all closers) under both punctuation
+    definitions; properly nested runs like that pair with each other in every parser. A run mixing
+    closers and openers (``**a***b*``) is not proven: the elements opening in it give way.
     """
-    last = len(parts) - 1
-    kinds = _KINDS
-    for run in runs:
-        k = run.part
-        before = parts[k - 1] if k else ""
-        after = parts[k + 1] if k < last else ""
-        if (k and not before) or (k < last and not after) or before in EMPHASIS or after in EMPHASIS:
-            break  # an empty part (a marker left out) or touching markers: check properly
-        outer, inner = (before[-1:], after[0]) if run.opens else (after[:1], before[-1])
-        if kinds.get(inner, -1) != 0 or (outer and kinds.get(outer, -1) not in (1, 6)):
-            break
-    else:
-        return set()
     offsets = [0]
     for part in parts:
         offsets.append(offsets[-1] + len(part))
-    spans = [(offsets[r.part], offsets[r.part] + len(r.marker)) for r in runs]
-    return _process("".join(parts), runs, spans)
-
-
-def _process(text: str, runs: list[_Run], spans: list[tuple[int, int]]) -> set[int]:
-    """CommonMark's "process emphasis" per link scope and marker character, under both punctuation
-    definitions: the elements whose markers do not pair with each other."""
-    merged: list[tuple[str, int, list[int], int, int]] = []  # char, link, owners, start, end
-    for run, (a, b) in zip(runs, spans, strict=True):
-        last = merged[-1] if merged else None
-        if last is not None and last[4] == a and last[0] == run.marker[0] and last[1] == run.link:
-            last[2].extend([run.element] * len(run.marker))
-            merged[-1] = (last[0], last[1], last[2], last[3], b)
+    text = "".join(parts)
+    groups: list[list[_Run]] = []
+    end = -1
+    for run in runs:
+        start = offsets[run.part]
+        if groups and start == end and groups[-1][-1].marker[0] == run.marker[0]:
+            groups[-1].append(run)
         else:
-            merged.append((run.marker[0], run.link, [run.element] * len(run.marker), a, b))
-    kinds = {run.element: run.marker for run in runs}
-    good: dict[int, int] = {}
-    for punct in (2, 4):
-        groups: dict[tuple[int, str], list[tuple[list[int], bool, bool]]] = {}
-        for char, link, owners, a, b in merged:
-            left, right = _flanks(text[a - 1 : a], text[b : b + 1], punct)
-            if char == "~" and len(owners) != 2:
-                left = right = False
-            groups.setdefault((link, char), []).append((owners, left, right))
-        for (_, char), group in groups.items():
-            for opened, closed in _pair(group, rule_of_three=char == "*"):
-                el = opened[0]
-                if all(o == el for o in opened + closed) and len(opened) == len(kinds[el]):
-                    good[el] = good.get(el, 0) + 1
-    return {el for el in kinds if good.get(el, 0) != 2}
-
-
-def _pair(runs: list[tuple[list[int], bool, bool]], rule_of_three: bool) -> list[tuple[list[int], list[int]]]:
-    """The pairs CommonMark's "process emphasis" forms from one scope's runs of one character."""
-    left = [len(owners) for owners, _, _ in runs]
-    first = [0] * len(runs)
-    pairs: list[tuple[list[int], list[int]]] = []
-    bottom: dict[tuple[bool, int], int] = {}
-    for ci, (owners, c_open, c_close) in enumerate(runs):
-        if not c_close:
+            groups.append([run])
+        end = start + len(run.marker)
+    bad: set[int] = set()
+    for group in groups:
+        first, last = offsets[group[0].part], offsets[group[-1].part] + len(group[-1].marker)
+        prev, nxt = text[first - 1 : first], text[last : last + 1]
+        opens = group[0].opens
+        if any(run.opens != opens for run in group):
+            bad.update(run.element for run in group if run.opens)
             continue
-        size = len(owners)
-        while left[ci]:
-            key = (c_open, size % 3)
-            found = -1
-            for oi in range(ci - 1, bottom.get(key, -1), -1):
-                o_owners, o_open, o_close = runs[oi]
-                if not left[oi] or not o_open:
-                    continue
-                total = len(o_owners) + size
-                if rule_of_three and (o_close or c_open) and total % 3 == 0 and (len(o_owners) % 3 or size % 3):
-                    continue
-                found = oi
-                break
-            if found < 0:
-                bottom[key] = ci - 1
-                break
-            use = 2 if left[found] >= 2 and left[ci] >= 2 else 1
-            end = first[found] + left[found]
-            pairs.append((runs[found][0][end - use : end], owners[first[ci] : first[ci] + use]))
-            left[found] -= use
-            first[ci] += use
-            left[ci] -= use
-            for between in range(found + 1, ci):
-                left[between] = 0
-    return pairs
+        outer, inner = (prev, nxt) if opens else (nxt, prev)
+        if _kind(inner) == 0 and (not outer or _kind(outer) in (1, 6)):
+            continue  # the common case, proven at a glance
+        want = (True, False) if opens else (False, True)
+        if _flanks(prev, nxt, 2) != want or _flanks(prev, nxt, 4) != want:
+            bad.update(run.element for run in group)
+    return bad
 
 
 def _line(tokens: list[Token], start: int, end: int, opened: list[int]) -> str:

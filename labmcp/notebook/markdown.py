@@ -345,17 +345,14 @@ class _Converter:
         self._raw = None
         text = _SPACES.sub(" ", raw)
         core = text.strip(" ")
-        if not core:
-            if text:
-                self._tokens.append(" ")
-            return
-        fence = "`" * (max((len(r) for r in _BACKTICKS.findall(core)), default=0) + 1)
-        pad = " " if core[0] == "`" or core[-1] == "`" else ""
-        lead = " " if text[0] == " " else ""
-        trail = " " if text[-1] == " " else ""
-        self._tokens.append(lead)
-        self._atom(f"{fence}{pad}{core}{pad}{fence}")
-        self._tokens.append(trail)
+        if text[:1] == " ":
+            self._tokens.append(" ")
+        if core:
+            self._tokens.append((inline.ATOM, "code", core))
+            self._plain = False
+            self._content = True
+        if text[-1:] == " " and core:
+            self._tokens.append(" ")
 
     def _code_block(self) -> None:
         text = "".join(self._raw or ())

@@ -41,7 +41,6 @@ MAX_WALK_LEVELS: Final = 5_000
 """Folder listings one downward search may read: a guard against cyclic or absurd trees."""
 
 
-
 class Source(Protocol):
     """The LabArchives calls the notebook layer needs (implemented by LabArchivesClient)."""
 

@@ -33,7 +33,9 @@ from labmcp.labarchives.models import ROOT_TREE_ID, Entry, NotebookRef, TreeNode
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, check_index, iso
 from labmcp.notebook.cursor import CursorCodec
+from labmcp.notebook.escape import escape_text
 from labmcp.notebook.excerpts import SEARCH_SNIPPET_CHARS, snippet
+from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
 from labmcp.notebook.render import FRAME_END, FRAME_START
 from labmcp.notebook.scope import Located, Scope, Source
@@ -309,7 +311,7 @@ class Searcher:
             "next_cursor": next_cursor,
             "snippets_shortened": any(len(d["snippet"]) > cap for d in data),
         }
-        return Rendered(text, structured)
+        return Rendered(seal(text, new_nonce()), structured)
 
     def _total_note(self, totals: list[int], nbid: str | None) -> str:
         """What is known of the total: LabArchives' own count only where every match is in scope."""
@@ -354,11 +356,6 @@ def _snippet_cap(length: int, count: int, cap: int, budget: int) -> int:
     return cap - -(-(length - budget) // count)
 
 
-def _plain(text: str) -> str:
-    """Notebook text on one line (newlines shown as ``⏎``), for names in the result list."""
-    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
-
-
 def _compose(
     query: str,
     page: int,
@@ -371,7 +368,7 @@ def _compose(
 ) -> str:
     """The result list in Markdown; every hit of ``data`` is in it, snippets cut at ``cap``."""
     head = f"{len(data)} result(s)" + (f" on result page {page}" if page else "") + "."
-    lines = [f"# Search: {_plain(query)}", "", head]
+    lines = [f"# Search: {escape_text(query)}", "", head]
     if total_note:
         lines.append(total_note)
     if any(len(d["snippet"]) > cap for d in data):
@@ -381,14 +378,15 @@ def _compose(
     if data:
         lines += ["", FRAME_START]
     for n, hit in enumerate(data, 1):
-        where = " / ".join(_plain(p) for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
+        where = " / ".join(escape_text(p) for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
+        kind = escape_text(hit["part_type"])
         lines += [
             "",
-            f"{n}. **{where}** — entry `{hit['entry_id']}` ({hit['part_type']}), updated {hit['updated_at'] or '?'}",
+            f"{n}. {where} — entry `{hit['entry_id']}` ({kind}), updated {hit['updated_at'] or '?'}",
             f"   page id `{hit['page_id']}`" + (f" — {hit['link']}" if with_links else ""),
         ]
         if hit["snippet"]:
-            lines.append(f"   > {_plain(_cut(hit['snippet'], cap))}")
+            lines.append(f"   > {escape_text(_cut(hit['snippet'], cap))}")
     if data:
         lines += ["", FRAME_END]
     if complete:

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from labmcp.labarchives.models import Entry
 from labmcp.notebook.render import FRAME_END, FRAME_START, RAW_MAX_CHARS, format_size, render_page
+from tests.notebook.judge import read_markdown
 
 WHEN = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
 
@@ -100,8 +101,11 @@ def test_text_entries_are_converted_from_html() -> None:
     assert framed(page([Entry("e1", "text entry", "<p>Hello <b>world</b></p>")])).endswith("Hello **world**")
 
 
-def test_plain_text_keeps_line_breaks_and_markdown_characters() -> None:
-    assert framed(page([Entry("e1", "plain text entry", "a *b*\r\n# c")])).endswith("a *b*\n# c")
+def test_plain_text_keeps_its_lines_and_its_characters_read_literally() -> None:
+    body = framed(page([Entry("e1", "plain text entry", "a *b*\r\n# c\n\nrack <B>")])).split("──\n\n", 1)[1]
+    for facts in read_markdown(body):
+        assert facts.text == "a *b* # c rack <B>"
+        assert facts.emphasis == []
 
 
 def test_heading_becomes_a_second_level_heading_even_when_given_as_html() -> None:
@@ -114,12 +118,12 @@ def test_widget_form_data_string_becomes_a_field_list() -> None:
     data = json.dumps({"form_id": "f7", "form_version": 3, "form_data": json.dumps({"Temp": "37 C", "OK": True})})
     out = framed(page([Entry("e1", "widget entry", data)]))
     assert "Form `f7`, version 3:" in out
-    assert "- **Temp**: 37 C\n- **OK**: true" in out
+    assert "- Temp: 37 C\n- OK: true" in out
 
 
 def test_widget_form_data_as_a_list_of_named_values_becomes_a_field_list() -> None:
     data = json.dumps({"form_id": 1, "form_data": [{"name": "Buffer", "value": "PBS"}]})
-    assert "- **Buffer**: PBS" in framed(page([Entry("e1", "widget entry", data)]))
+    assert "- Buffer: PBS" in framed(page([Entry("e1", "widget entry", data)]))
 
 
 def test_widget_that_is_not_json_is_shown_raw_and_cut_short() -> None:
@@ -139,14 +143,14 @@ def test_attachment_shows_name_size_type_and_caption() -> None:
         attach_content_type="image/png",
     )
     out = framed(page([entry]))
-    assert "Attachment: **gel.png** — 12.1 KB, image/png" in out
+    assert "Attachment: gel.png — 12.1 KB, image/png" in out
     assert "Caption: gel photo" in out
     assert "`e9`" in out
 
 
 def test_attachment_without_caption_or_size_still_renders() -> None:
     out = framed(page([Entry("e9", "Attachment", None, attach_file_name="a.bin")]))
-    assert "Attachment: **a.bin** — unknown size, unknown type" in out
+    assert "Attachment: a.bin — unknown size, unknown type" in out
     assert "Caption" not in out
 
 
