@@ -84,7 +84,9 @@ def replace_data_uris(text: str) -> str:
 
 def fenced(text: str, info: str = "") -> str:
     """A fenced code block showing ``text`` byte for byte: the fence is longer than any backtick run
-    inside, the info string keeps only word characters (a file name cannot break the fence)."""
+    inside, the info string keeps only word characters (a file name cannot break the fence). Line
+    ends are written as LF (Markdown reads CR and CRLF as LF anyway)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
     fence = "`" * max(3, longest + 1)
     body = text if text.endswith("\n") else text + "\n"
