@@ -66,12 +66,12 @@ class Plan:
     def full(cls) -> Plan:
         return cls(
             quick=False,
-            runs=9,
+            runs=8,
             warmup=True,
             iterations=100,
             pacing_calls=5,
             http_clients=(10, 32),
-            http_seconds=6.0,
+            http_seconds=5.0,
             pyz=True,
             scale=1.0,
         )

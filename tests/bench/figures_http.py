@@ -13,6 +13,7 @@ Python load client competes with the server for CPU, so its ratios are not verdi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -214,17 +215,15 @@ async def http_server(command: Sequence[str], env: Mapping[str, str], port: int)
                 await process.wait()
 
 
-SERVERS = ("uvicorn", "hypercorn", "ours")
+SERVERS = ("uvicorn", "hypercorn", "hypercorn-json", "ours")
 LABELS = {
     "uvicorn": "minimal SDK server on uvicorn",
     "hypercorn": "minimal SDK server on hypercorn-trio",
+    "hypercorn-json": "minimal SDK server on hypercorn-trio, JSON responses",
     "ours": "labmcp list_notebooks (cached)",
 }
-CALLS = {
-    "uvicorn": ("echo", {"text": "hello"}),
-    "hypercorn": ("echo", {"text": "hello"}),
-    "ours": ("list_notebooks", {}),
-}
+ECHO = ("echo", {"text": "hello"})
+CALLS = {"uvicorn": ECHO, "hypercorn": ECHO, "hypercorn-json": ECHO, "ours": ("list_notebooks", {})}
 
 
 def _order(round_index: int) -> tuple[str, ...]:
@@ -236,7 +235,7 @@ async def _run_series(bench: Bench, served: dict[str, Served], clients: int, wrk
     plan = bench.plan
     runs: dict[str, list[Load]] = {name: [] for name in SERVERS}
     sessions = {name: await open_sessions(served[name].url, clients) for name in SERVERS}
-    rounds = 1 if plan.quick else 3
+    rounds = 1 if plan.quick else 2  # forward, then backward (ABBA)
     for i in range(rounds):
         for name in _order(i):
             tool, args = CALLS[name]
@@ -272,7 +271,7 @@ def _rows(clients: int, runs: dict[str, list[Load]], client_name: str) -> list[R
                 [r.server_cpu / max(r.calls, 1) * 1000 for r in runs[name]],
                 [r.server_cpu / max(r.calls, 1) * 1000 for r in base], "ms",
                 note="CPU time of the server process / good calls: what throughput is on a core of its own")
-        for name in ("ours", "hypercorn")
+        for name in ("ours", "hypercorn", "hypercorn-json")
     ]  # fmt: skip
     failed = sum(r.errors for r in ours)
     bad = next((r.bad for r in ours if r.bad), "")
@@ -298,17 +297,10 @@ async def http(bench: Bench) -> list[Row]:
     rows: list[Row] = []
     ports = {name: free_port() for name in SERVERS}
     env = server_env(bench.fake, LABARCHIVES_REQUEST_INTERVAL="0")  # shipped limits: 32 concurrent requests
-    commands = {
-        "uvicorn": ([*MINIMAL[:2], "uvicorn", str(ports["uvicorn"])], clean_env()),
-        "hypercorn": ([*MINIMAL[:2], "hypercorn", str(ports["hypercorn"])], clean_env()),
-        "ours": ([*OURS, "--transport", "http", "--port", str(ports["ours"])], env),
-    }
-    async with (
-        http_server(*commands["uvicorn"], ports["uvicorn"]) as uvicorn,
-        http_server(*commands["hypercorn"], ports["hypercorn"]) as hypercorn,
-        http_server(*commands["ours"], ports["ours"]) as ours,
-    ):
-        served = {"uvicorn": uvicorn, "hypercorn": hypercorn, "ours": ours}
+    commands = {name: ([*MINIMAL[:2], name, str(ports[name])], clean_env()) for name in SERVERS if name != "ours"}
+    commands["ours"] = ([*OURS, "--transport", "http", "--port", str(ports["ours"])], env)
+    async with contextlib.AsyncExitStack() as stack:
+        served = {name: await stack.enter_async_context(http_server(*commands[name], ports[name])) for name in SERVERS}
         for clients in bench.plan.http_clients:
             runs = await _run_series(bench, served, clients, wrk)
             rows += _rows(clients, runs, "wrk" if wrk else "httpx (Python)")

@@ -128,11 +128,10 @@ async def pyz(bench: Bench) -> list[Row]:
                         shiv_size, "MiB", note="vs shiv for one target"))  # fmt: skip
         commands = {
             "shiv": ([py, "-I", str(shiv_pyz)], "SHIV_ROOT"),
-            "this machine's pyz": ([py, "-I", str(slim)], "LABMCP_CACHE_DIR"),
             "universal pyz": ([py, "-I", str(universal)], "LABMCP_CACHE_DIR"),
         }
         first = await _first_runs(bench.fake, commands, tmp, 3)
-        for name in ("this machine's pyz", "universal pyz"):
+        for name in ("universal pyz",):
             rows.append(compare(f"First run (fresh cache) → initialize, {name}", [t * 1000 for t in first[name]],
                                 [t * 1000 for t in first["shiv"]], "ms", note="3 runs each, kinds rotated, vs shiv"))  # fmt: skip
         warm_cache = _cache_parent(tmp, "universal pyz") / "first-0"

@@ -1,8 +1,9 @@
 """The baseline: a minimal MCP server on the same SDK (low-level ``Server``, one trivial tool).
 
 Run as a script: ``minimal_server.py stdio`` (SDK stdio transport under trio), ``minimal_server.py
-hypercorn PORT`` (streamable HTTP on hypercorn's trio worker) or ``minimal_server.py uvicorn PORT``
-(streamable HTTP on uvicorn, asyncio: the SDK's default stack).
+hypercorn PORT`` (streamable HTTP on hypercorn's trio worker; ``hypercorn-json PORT``: the same with
+JSON instead of SSE responses) or ``minimal_server.py uvicorn PORT`` (streamable HTTP on uvicorn,
+asyncio: the SDK's default stack).
 """
 
 from __future__ import annotations
@@ -34,11 +35,12 @@ def server() -> Server[Any]:
     return Server("minimal", version="0", on_list_tools=on_list_tools, on_call_tool=on_call_tool)
 
 
-def _http_app() -> Any:
+def _http_app(json_response: bool = False) -> Any:
     from mcp.server.transport_security import TransportSecuritySettings  # noqa: PLC0415
 
     return server().streamable_http_app(
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False)
+        json_response=json_response,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
 
 
@@ -54,7 +56,7 @@ def main(argv: list[str]) -> None:
                 await srv.run(read_stream, write_stream, srv.create_initialization_options())
 
         trio.run(run)
-    elif mode == "hypercorn":
+    elif mode in ("hypercorn", "hypercorn-json"):
         import trio  # noqa: PLC0415
         from hypercorn.config import Config  # noqa: PLC0415
         from hypercorn.trio import serve  # noqa: PLC0415
@@ -62,7 +64,7 @@ def main(argv: list[str]) -> None:
         config = Config()
         config.bind = [f"127.0.0.1:{argv[1]}"]
         config.accesslog = None
-        trio.run(serve, _http_app(), config)
+        trio.run(serve, _http_app(json_response=mode == "hypercorn-json"), config)
     elif mode == "uvicorn":
         import uvicorn  # noqa: PLC0415
 
