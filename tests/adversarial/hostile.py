@@ -67,6 +67,7 @@ class Lab:
     pages: dict[str, str]
     files: dict[str, tuple[str, str]]
     many_nbid: str
+    deepest_page: str
 
 
 def add_hostile_lab(fake: FakeLabArchives) -> Lab:
@@ -105,8 +106,8 @@ def add_hostile_lab(fake: FakeLabArchives) -> Lab:
     many = store.add_notebook("Many folders", [demo.UID]).nbid
     for n in range(FOLDERS):
         folder = store.add_folder(many, f"Folder {n:03d}")
-        store.add_page(many, f"Day {n:03d}", folder.tree_id)
-    return Lab(nb, pages, files, many)
+        last = store.add_page(many, f"Day {n:03d}", folder.tree_id)
+    return Lab(nb, pages, files, many, last.tree_id)
 
 
 # --- the server process's memory, from /proc --------------------------------------------------
@@ -314,23 +315,30 @@ async def echoing_error(ctx: Ctx) -> str:
 
 
 async def walk_amplification(ctx: Ctx) -> str:
-    """A made-up page id in a notebook of 600 folders: each request costs at most the call limit,
-    the walk goes on where the last one stopped, and once it is complete the id costs nothing."""
-    args = {"notebook_id": ctx.lab.many_nbid, "page_id": "made-up-page"}
+    """A made-up page id among 600 folders costs one get_node; a real page in the last folder, where
+    get_node names no parent (§6.3 leaves it open) so placement must search downwards, costs at most
+    the call limit per request, each request going on where the last stopped, then nothing."""
+    made_up = {"notebook_id": ctx.lab.many_nbid, "page_id": "made-up-page"}
+    assert (await ctx.client.call_tool("read_page", made_up)).is_error
+    deepest = {"notebook_id": ctx.lab.many_nbid, "page_id": ctx.lab.deepest_page}
     costs: list[int] = []
-    for _ in range(FOLDERS // 50):
+    ctx.fake.config.node_parent = False
+    try:
+        for _ in range(FOLDERS // 50):
+            since = len(ctx.fake.log)
+            result = await ctx.client.call_tool("read_page", deepest)
+            costs.append(len(ctx.fake.log) - since)
+            if not result.is_error:
+                break
+            assert "LABARCHIVES_MAX_CALLS_PER_REQUEST" in text_of(result), text_of(result)
+        assert not result.is_error, text_of(result)
+        assert max(costs) <= 100, costs
         since = len(ctx.fake.log)
-        result = await ctx.client.call_tool("read_page", args)
-        costs.append(len(ctx.fake.log) - since)
-        assert result.is_error
-        if "not found" in text_of(result):
-            break
-        assert "LABARCHIVES_MAX_CALLS_PER_REQUEST" in text_of(result), text_of(result)
-    assert max(costs) <= 100, costs
-    since = len(ctx.fake.log)
-    again = await ctx.client.call_tool("read_page", args)
-    assert again.is_error and "not found" in text_of(again)
-    assert len(ctx.fake.log) == since, "the unknown id was walked again"
+        for args in (made_up, deepest):
+            await ctx.client.call_tool("read_page", args)
+    finally:
+        ctx.fake.config.node_parent = True
+    assert len(ctx.fake.log) == since, "asked again, the made-up id or the found page cost calls"
     return f"calls per request {costs}, then 0"
 
 
@@ -342,16 +350,16 @@ class Case:
 
 
 CASES = (
-    Case("gzip, gzip bomb (256 MiB of zeros)", "error naming the method and the 4 MiB cap", gzip_bomb),
+    Case("gzip, gzip bomb: 256 MiB of zeros", "error naming the method and the 4 MiB cap", gzip_bomb),
     Case("Content-Encoding: br", "error: coding not accepted", unknown_encoding),
-    Case("gzip page (legitimate)", "the page", gzip_legit),
+    Case("a legitimate gzip page", "the page", gzip_legit),
     Case("UTF-16 billion laughs", "error naming the DTD", utf16_dtd),
     Case("3.5 MB page", "first window", big_xml),
-    Case("5 MB page (over the XML cap)", "error naming the cap", xml_over_cap),
-    Case(f"{CACHE_PAGES} pages of 3 MB (full cache)", "every page", full_cache),
+    Case("5 MB page, over the XML cap", "error naming the cap", xml_over_cap),
+    Case(f"{CACHE_PAGES} pages of 3 MB, a full cache", "every page", full_cache),
     Case("4 windows of a 3.9 MiB CSV", "one download", big_csv_windows),
     Case("resources/read of a 3.9 MiB file", "the whole file", big_resource),
-    Case("6 MiB file (over the download cap)", "error naming the cap", download_over_cap),
+    Case("6 MiB file, over the download cap", "error naming the cap", download_over_cap),
     Case("gel_scan.png holding JPEG bytes", "no image; metadata, link, note", lying_type),
     Case("9000x120 PNG", "not inlined", huge_sides),
     Case("SVG with a script declared image/png", "never an image", svg_as_image),
@@ -359,9 +367,9 @@ CASES = (
     Case("real 64x48 PNG", "inlined", real_image),
     Case("download shorter than its listing", "error naming the listing", lying_size),
     Case("empty body with 200 on entry_attachment", "error", empty_body),
-    Case("<error> document with 200 on entry_attachment", "error naming 4999", error_document),
+    Case("an error document with 200 on entry_attachment", "error naming 4999", error_document),
     Case("WAF page echoing the signed request", "error without sig, akid, uid, expires", echoing_error),
-    Case(f"made-up page id among {FOLDERS} folders", "bounded calls, then none", walk_amplification),
+    Case(f"page ids among {FOLDERS} folders, no parent from get_node", "bounded calls, then none", walk_amplification),
 )
 
 
