@@ -27,7 +27,7 @@ import trio
 from labmcp import __version__
 from labmcp.config import LabArchivesSettings
 from labmcp.errors import AuthenticationError, LabArchivesError, UpstreamError, UpstreamTimeoutError
-from labmcp.labarchives import decode, protocol, quota, wire
+from labmcp.labarchives import decode, progress, protocol, quota, wire
 from labmcp.labarchives.cache import ByteCache
 from labmcp.labarchives.models import (
     ROOT_TREE_ID,
@@ -435,6 +435,12 @@ class LabArchivesClient:
 
     async def _attempt(self, call: protocol.Call, max_bytes: int, secrets: list[str], partial: bool) -> _Reply:
         settings = self._settings
+        # Told before taking a turn, never while holding it: a slow client must not stall the pacer.
+        ahead = self._pacer.queued
+        if ahead:
+            await progress.step(f"waiting for LabArchives: {ahead} call{'s' if ahead > 1 else ''} ahead of you")
+        else:
+            await progress.step(f"asking LabArchives ({call.method})")
         async with self._pacer.turn():
             url = protocol.build_url(
                 settings.api_base,

@@ -45,19 +45,25 @@ class Pacer:
         self._last_end: float | None = None
         self._on_wait = on_wait
         self._clock = clock or trio.current_time
+        self.queued = 0
+        """Calls holding or waiting for a turn: what a newcomer waits behind (for progress messages)."""
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Wait for the lock and the interval, then hold the turn while the call runs."""
         asked = self._clock()
-        async with self._lock:
-            if self._last_end is not None:
-                ready_at = self._last_end + self.interval
-                now = self._clock()
-                if ready_at > now:
-                    await trio.sleep(ready_at - now)
-            self._on_wait(max(0.0, self._clock() - asked))
-            try:
-                yield
-            finally:
-                self._last_end = self._clock()
+        self.queued += 1
+        try:
+            async with self._lock:
+                if self._last_end is not None:
+                    ready_at = self._last_end + self.interval
+                    now = self._clock()
+                    if ready_at > now:
+                        await trio.sleep(ready_at - now)
+                self._on_wait(max(0.0, self._clock() - asked))
+                try:
+                    yield
+                finally:
+                    self._last_end = self._clock()
+        finally:
+            self.queued -= 1

@@ -28,6 +28,7 @@ from labmcp.server import prompts
 from labmcp.server.deadline import Deadlines, RequestTimeoutError
 from labmcp.server.errors import rpc_error, tool_error
 from labmcp.server.icons import server_icons
+from labmcp.server.progress import progress_for
 from labmcp.server.tools import ToolLimits, call_tool, tool_list
 
 log = logging.getLogger("labmcp.server")
@@ -130,7 +131,8 @@ def build_server(
     async def on_call_tool(ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
         async def work() -> types.CallToolResult:
             try:
-                return await call_tool(await get_service(ctx), params.name, params.arguments, limits)
+                with progress_for(ctx):
+                    return await call_tool(await get_service(ctx), params.name, params.arguments, limits)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -183,7 +185,8 @@ def build_server(
 
         async def work() -> types.ReadResourceResult:
             try:
-                return await _read(await get_service(ctx), uri)
+                with progress_for(ctx):
+                    return await _read(await get_service(ctx), uri)
             except trio.Cancelled:
                 raise
             except Exception as exc:

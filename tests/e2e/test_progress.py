@@ -1,0 +1,82 @@
+"""notifications/progress for paced LabArchives work, on stdio and Streamable HTTP, judged by the SDK client.
+
+The server paces LabArchives calls (here 0.2 s apart), so a cold read of a deep page needs several
+calls in a row; a request that carries a progressToken must hear about them, one that does not
+must hear nothing. Counts are asserted, never durations: the first step is always sent at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mcp_types as types
+import pytest
+import trio
+from mcp import Client, StdioServerParameters
+
+from tests.e2e.helpers import server_command, server_env, structured
+from tests.e2e.test_http_sidecar import sidecar
+
+pytestmark = pytest.mark.slow
+
+DEEP_PAGE = "PCR colony screen"  # Projects/CRISPR knock-out of TP53/Cloning: depth 4
+
+
+def paced(fake: Any) -> dict[str, str]:
+    return server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0.2")
+
+
+def deep_page(fake: Any) -> tuple[str, str]:
+    node = next(n for n in fake.store.nodes.values() if n.is_page and n.display_text.startswith(DEEP_PAGE))
+    return node.nbid, node.tree_id
+
+
+async def exercise(
+    client: Client, fake: Any, heard: list[Any] | None = None
+) -> tuple[list[tuple[float, float | None, str | None]], int]:
+    """A cold read_page with a progress callback, then a search without one. Returns the updates of
+    the first and how many progress notifications ``heard`` (every one the client got) gained during
+    the second."""
+    updates: list[tuple[float, float | None, str | None]] = []
+    heard = heard if heard is not None else []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
+
+    nbid, page_id = deep_page(fake)
+    args = {"notebook_id": nbid, "page_id": page_id}
+    structured(await client.call_tool("read_page", args, progress_callback=on_progress))
+    before = len(heard)
+    structured(await client.call_tool("search", {"query": "PCR"}))
+    return updates, len(heard) - before
+
+
+def check(updates: list[tuple[float, float | None, str | None]]) -> None:
+    assert updates, "a paced cold read sends at least one progress notification"
+    values = [p for p, _, _ in updates]
+    assert values == sorted(set(values)), "progress only grows"
+    assert all(m and "LabArchives" in m for _, _, m in updates)
+
+
+async def test_progress_over_stdio_only_when_asked(fake: Any) -> None:
+    heard: list[Any] = []
+
+    async def handler(message: Any) -> None:
+        if isinstance(message, types.ProgressNotification):
+            heard.append(message)
+
+    command = server_command()
+    params = StdioServerParameters(command=command[0], args=command[1:], env=paced(fake))
+    with trio.fail_after(120):
+        async with Client(params, mode="legacy", message_handler=handler) as client:  # type: ignore[arg-type]
+            updates, unasked = await exercise(client, fake, heard)
+    check(updates)
+    assert heard, "the message handler sees the notifications too"
+    assert unasked == 0, "a request without a progressToken gets no progress"
+
+
+async def test_progress_over_streamable_http(fake: Any) -> None:
+    with trio.fail_after(120):
+        async with sidecar(paced(fake)) as car, car.client() as client:
+            updates, _ = await exercise(client, fake)
+    check(updates)
