@@ -14,7 +14,7 @@ import pytest
 import trio
 from mcp import Client, StdioServerParameters
 
-from tests.e2e.helpers import server_command, server_env, structured
+from tests.e2e.helpers import server_command, server_env, stdio_client, structured
 from tests.e2e.test_http_sidecar import sidecar
 
 pytestmark = pytest.mark.slow
@@ -80,3 +80,29 @@ async def test_progress_over_streamable_http(fake: Any) -> None:
         async with sidecar(paced(fake)) as car, car.client() as client:
             updates, _ = await exercise(client, fake)
     check(updates)
+
+
+async def test_a_cancelled_request_releases_its_queued_calls(fake: Any) -> None:
+    """Cancel a paced cold read at its first progress step; the next request's calls are the only ones
+    LabArchives sees afterwards (the pacer is first-come, so a walk still running would show first)."""
+    nbid, page_id = deep_page(fake)
+    other = next(nb for nb in fake.store.visible_notebooks(fake.credentials.uid) if nb.nbid != nbid)
+    async with stdio_client(server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0.5")) as client:
+        structured(await client.call_tool("list_notebooks", {}))
+        with trio.fail_after(120):
+            with trio.CancelScope() as scope:
+
+                async def cancel_at_first_step(progress: float, total: float | None, message: str | None) -> None:
+                    scope.cancel()
+
+                await client.call_tool(
+                    "read_page", {"notebook_id": nbid, "page_id": page_id}, progress_callback=cancel_at_first_step
+                )
+            assert scope.cancelled_caught
+            cancelled_at = len(fake.log)
+            structured(await client.call_tool("browse_notebook", {"notebook_id": other.nbid}))
+    later = fake.log[cancelled_at:]
+    assert later, "the browse reached LabArchives"
+    # At most the one call that was already on the wire when the cancel arrived may still belong to the read.
+    stray = [r for r in later if r.params.get("nbid") == nbid]
+    assert len(stray) <= 1, [r.api_method for r in stray]
