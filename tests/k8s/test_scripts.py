@@ -159,6 +159,19 @@ def test_backup_restores_only_when_its_checksum_matches(
     assert refused.returncode == 1 and "does not match its SHA256" in refused.stderr
 
 
+def wait_for_listener(port: int) -> None:
+    """Until a child process accepts connections on ``port`` (at most 20 s)."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # polling a child process's listen socket; no event to wait on
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -181,15 +194,7 @@ def health_stub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)  # polling a child process's listen socket; no event to wait on
+        wait_for_listener(port)
         yield f"http://127.0.0.1:{port}", root
     finally:
         server.terminate()
@@ -411,15 +416,7 @@ def status_stub(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-c", STATUS_SERVER, str(port), str(routes)])
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)  # polling a child process's listen socket; no event to wait on
+        wait_for_listener(port)
         yield f"http://127.0.0.1:{port}", routes
     finally:
         server.terminate()
@@ -439,11 +436,13 @@ def serve(routes: Path, ready: tuple[int, dict[str, object]], metrics: str) -> N
     )
 
 
-@pytest.mark.parametrize("fetcher", ["curl", "python3"])
+@pytest.mark.parametrize("fetcher", ["curl", "wget", "python3"])
 def test_health_check_prints_the_reasons_and_warnings_readiness_gives(
     status_stub: tuple[str, Path], tmp_path: Path, fetcher: str
 ) -> None:
     url, routes = status_stub
+    if fetcher != "python3" and shutil.which(fetcher) is None:
+        pytest.skip(f"{fetcher} is not installed; the script's other fetchers are tested")
     readiness = Readiness()
     readiness.set("startup", False, "starting: connecting to LabArchives")
     readiness.note("labarchives", False, "cannot start: HTTP 503 from the API")

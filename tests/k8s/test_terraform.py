@@ -24,12 +24,14 @@ import pytest
 from labmcp.config import load
 from tests.k8s.test_dockerfile import healthcheck_command
 from tests.k8s.test_manifests import KNOWN_ENV, SECRET_ENV, config_data, secret_template, server_container
-from tests.k8s.tools import K8S, OVERLAYS, documents, one, run, tool
+from tests.k8s.tools import K8S, documents, one, run, tool
 
 TERRAFORM = K8S / "terraform"
 ECS = TERRAFORM / "modules" / "ecs"
 RDS = TERRAFORM / "modules" / "rds"
 ENVIRONMENTS = TERRAFORM / "environments"
+# The Terraform environments, each mirroring the Kubernetes overlay of the same name.
+ENVS = ("dev", "staging", "prod")
 HCL_FILES = sorted(p for p in TERRAFORM.rglob("*") if p.suffix in {".tf", ".tfvars"} and ".terraform" not in p.parts)
 _OPTIONS = hcl2.SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
 _REFERENCE = re.compile(r"^\$\{(?:tostring\()?var\.(\w+)\)?\}$")
@@ -119,7 +121,7 @@ def ecs_environment(env: str) -> dict[str, str]:
 def test_there_is_terraform_for_ecs_rds_and_three_environments_with_global_variables() -> None:
     assert resources(ECS, "aws_ecs_service") and resources(ECS, "aws_ecs_task_definition")
     assert resources(RDS, "aws_db_instance")
-    assert sorted(p.name for p in ENVIRONMENTS.iterdir()) == ["dev", "prod", "staging"]
+    assert sorted(p.name for p in ENVIRONMENTS.iterdir()) == sorted(ENVS)
     assert (TERRAFORM / "variables.tf").is_file()
 
 
@@ -150,7 +152,7 @@ def test_terraform_fmt_check_passes() -> None:
 
 def test_environments_use_the_global_variables_and_every_one_of_them() -> None:
     declared = set(blocks(TERRAFORM, "variable"))
-    for env in ("dev", "staging", "prod"):
+    for env in ENVS:
         link = ENVIRONMENTS / env / "variables.tf"
         assert link.is_symlink() and link.resolve() == (TERRAFORM / "variables.tf").resolve()
         text = (ENVIRONMENTS / env / "main.tf").read_text(encoding="utf-8")
@@ -162,7 +164,7 @@ def test_environments_use_the_global_variables_and_every_one_of_them() -> None:
         assert required <= set(example), f"{env}/example.tfvars misses {required - set(example)}"
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", ENVS)
 def test_module_calls_pass_every_required_input_and_nothing_unknown(env: str) -> None:
     for name, call in blocks(ENVIRONMENTS / env, "module").items():
         variables = blocks((ENVIRONMENTS / env / call["source"]).resolve(), "variable")
@@ -272,7 +274,7 @@ def test_ecs_memory_and_cpu_are_the_deployments() -> None:
 
 
 def test_ecs_sets_every_setting_the_configmaps_set_and_only_known_ones() -> None:
-    configmap_names = {name for env in OVERLAYS for name in config_data(documents(env))}
+    configmap_names = {name for env in ENVS for name in config_data(documents(env))}
     ecs_names = set(blocks(ECS, "locals")["environment"]) | set(blocks(ECS, "locals")["optional_environment"])
     assert configmap_names <= ecs_names, configmap_names - ecs_names
     assert ecs_names <= KNOWN_ENV, ecs_names - KNOWN_ENV
@@ -294,7 +296,7 @@ def test_credentials_are_container_secrets_from_secrets_manager_never_environmen
     assert all(name in validation for name in template)
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", ENVS)
 def test_each_environment_matches_its_overlay(env: str) -> None:
     docs = documents(env)
     hpa = one(docs, "HorizontalPodAutoscaler")["spec"]
@@ -314,7 +316,7 @@ def test_each_environment_matches_its_overlay(env: str) -> None:
     assert (inputs["cpu_target"], inputs["memory_target"]) == (targets["cpu"], targets["memory"])
 
 
-@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("env", ENVS)
 def test_the_server_accepts_the_ecs_command_and_environment(env: str) -> None:
     """The real config parser, fed the task's command, rendered environment and test credentials."""
     secrets = {key: f"test-{key.lower()}" for key in parse(ENVIRONMENTS / env / "example.tfvars")["credential_keys"]}
@@ -325,17 +327,18 @@ def test_the_server_accepts_the_ecs_command_and_environment(env: str) -> None:
 
 def test_autoscaling_keeps_the_hpa_targets_and_its_scale_down_window() -> None:
     hpa = one(documents("prod"), "HorizontalPodAutoscaler")["spec"]
-    policies = resources(ECS, "aws_appautoscaling_policy")
-    metrics = {}
-    for policy in policies.values():
-        config = single(policy["target_tracking_scaling_policy_configuration"])
-        kind = single(config["predefined_metric_specification"])["predefined_metric_type"]
-        metrics[kind] = config["target_value"]
-        assert config["scale_in_cooldown"] == hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
+    (policy,) = resources(ECS, "aws_appautoscaling_policy").values()
+    config = single(policy["target_tracking_scaling_policy_configuration"])
+    assert config["scale_in_cooldown"] == hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"]
+    assert single(config["predefined_metric_specification"])["predefined_metric_type"] == "${each.value.metric}"
+    assert config["target_value"] == "${each.value.target}"
+    metrics = {name: (spec["metric"], spec["target"]) for name, spec in policy["for_each"].items()}
     assert metrics == {
-        "ECSServiceAverageCPUUtilization": "${var.cpu_target}",
-        "ECSServiceAverageMemoryUtilization": "${var.memory_target}",
+        "cpu": ("ECSServiceAverageCPUUtilization", "${var.cpu_target}"),
+        "memory": ("ECSServiceAverageMemoryUtilization", "${var.memory_target}"),
     }
+    targets = {m["resource"]["name"] for m in hpa["metrics"]}
+    assert targets == set(metrics)
     (target,) = resources(ECS, "aws_appautoscaling_target").values()
     assert (target["min_capacity"], target["max_capacity"]) == ("${var.min_count}", "${var.max_count}")
 
@@ -389,7 +392,7 @@ def test_rds_is_off_by_default_and_creates_nothing_then() -> None:
         for resource in resources(RDS, kind).values():
             assert resource["count"] == "${local.count}", kind
     assert blocks(RDS, "locals")["count"] == "${var.enabled ? 1 : 0}"
-    for env in ("dev", "staging", "prod"):
+    for env in ENVS:
         assert blocks(ENVIRONMENTS / env, "module")["rds"]["enabled"] == "${var.rds_enabled}"
     assert blocks(TERRAFORM, "variable")["rds_enabled"]["default"] is False
 

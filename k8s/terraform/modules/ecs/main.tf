@@ -168,33 +168,21 @@ resource "aws_appautoscaling_target" "this" {
 }
 
 # The HPA's two metrics; its 300 s scale-down stabilisation is the scale-in cooldown.
-resource "aws_appautoscaling_policy" "cpu" {
-  name               = "${var.name}-cpu"
-  policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this.service_namespace
-  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
-  resource_id        = aws_appautoscaling_target.this.resource_id
-  target_tracking_scaling_policy_configuration {
-    predefined_metric_specification {
-      predefined_metric_type = "ECSServiceAverageCPUUtilization"
-    }
-    target_value       = var.cpu_target
-    scale_in_cooldown  = 300
-    scale_out_cooldown = 60
+resource "aws_appautoscaling_policy" "this" {
+  for_each = {
+    cpu    = { metric = "ECSServiceAverageCPUUtilization", target = var.cpu_target }
+    memory = { metric = "ECSServiceAverageMemoryUtilization", target = var.memory_target }
   }
-}
-
-resource "aws_appautoscaling_policy" "memory" {
-  name               = "${var.name}-memory"
+  name               = "${var.name}-${each.key}"
   policy_type        = "TargetTrackingScaling"
   service_namespace  = aws_appautoscaling_target.this.service_namespace
   scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
   resource_id        = aws_appautoscaling_target.this.resource_id
   target_tracking_scaling_policy_configuration {
     predefined_metric_specification {
-      predefined_metric_type = "ECSServiceAverageMemoryUtilization"
+      predefined_metric_type = each.value.metric
     }
-    target_value       = var.memory_target
+    target_value       = each.value.target
     scale_in_cooldown  = 300
     scale_out_cooldown = 60
   }
