@@ -316,6 +316,87 @@ def test_each_environment_matches_its_overlay(env: str) -> None:
     assert (inputs["cpu_target"], inputs["memory_target"]) == (targets["cpu"], targets["memory"])
 
 
+_VALIDATE_AGAINST_ECS_MODEL = """
+import json, sys
+import botocore.session
+from botocore.validate import ParamValidator
+model = botocore.session.get_session().get_service_model("ecs")
+shape = model.operation_model("RegisterTaskDefinition").input_shape
+report = ParamValidator().validate(json.load(sys.stdin), shape)
+if report.has_errors():
+    sys.exit(report.generate_report())
+"""
+
+
+def task_definition_request(env: str) -> dict[str, Any]:
+    """What Terraform would send as RegisterTaskDefinition for one environment; references that only
+    exist at apply time (log group, region) become example strings, as they are strings there too."""
+    inputs = {**ecs_inputs(env), "name": f"labmcp-{env}"}
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items() if not k.startswith("__")}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, str) and (match := _REFERENCE.match(value)):
+            return inputs[match.group(1)]
+        if isinstance(value, str) and value.startswith("${"):
+            return "resolved-at-apply"
+        return value
+
+    definition = resolve(container())
+    definition["environment"] = [{"name": k, "value": v} for k, v in sorted(ecs_environment(env).items())]
+    keys = parse(ENVIRONMENTS / env / "example.tfvars")["credential_keys"]
+    arn = parse(ENVIRONMENTS / env / "example.tfvars")["credentials_secret_arn"]
+    definition["secrets"] = [{"name": key, "valueFrom": f"{arn}:{key}::"} for key in keys]
+    (task,) = resources(ECS, "aws_ecs_task_definition").values()
+    platform = single(task["runtime_platform"])
+    return {
+        "family": inputs["name"],
+        "networkMode": task["network_mode"],
+        "requiresCompatibilities": task["requires_compatibilities"],
+        "cpu": task["cpu"],
+        "memory": task["memory"],
+        "runtimePlatform": {
+            "operatingSystemFamily": platform["operating_system_family"],
+            "cpuArchitecture": resolve(platform["cpu_architecture"]),
+        },
+        "volumes": [{"name": single(task["volume"])["name"]}],
+        "containerDefinitions": [definition],
+    }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_task_definition_matches_the_ecs_api_model(env: str) -> None:
+    """AWS's own API model (botocore's, in the tools venv through checkov) judges every field name,
+    type and required member of the container definition, which Terraform would only send at apply."""
+    request = json.dumps(task_definition_request(env))
+    proc = subprocess.run(
+        [tool("python", venv_only=True), "-c", _VALIDATE_AGAINST_ECS_MODEL],
+        input=request,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_the_ecs_model_check_refuses_a_misspelt_field() -> None:
+    """Guards the check above: a field the API does not know must fail it."""
+    request = task_definition_request("prod")
+    request["containerDefinitions"][0]["readOnlyRootFilesystem"] = True
+    proc = subprocess.run(
+        [tool("python", venv_only=True), "-c", _VALIDATE_AGAINST_ECS_MODEL],
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode != 0 and "readOnlyRootFilesystem" in proc.stderr
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_the_server_accepts_the_ecs_command_and_environment(env: str) -> None:
     """The real config parser, fed the task's command, rendered environment and test credentials."""
