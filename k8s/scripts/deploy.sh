@@ -13,7 +13,8 @@ applies the manifests and waits for the Deployment to become available.
   --image REF        image to run instead of the overlay's, e.g. registry/labmcp:0.2.0 or
                      registry/labmcp@sha256:<digest> (pinning a digest is recommended for prod)
   --secrets FILE     env file with LABARCHIVES_AKID, LABARCHIVES_SECRET, LABARCHIVES_UID (or _USER and
-                     _TOKEN) and LABMCP_HTTP_TOKEN; see k8s/base/secret.template.yaml
+                     _TOKEN) and LABMCP_HTTP_TOKEN; only keys k8s/base/secret.template.yaml names,
+                     each with a value (an empty file or an unknown key is refused)
   --dry-run          print the rendered manifests and change nothing
   --timeout SECONDS  how long to wait for the rollout (default 180)
   -h, --help         show this help
@@ -47,13 +48,22 @@ require_positive_int --timeout "$timeout"
 if [ -n "$secrets" ]; then
     [ -r "$secrets" ] || { echo "deploy.sh: cannot read $secrets" >&2; exit 2; }
     [ -s "$secrets" ] || { echo "deploy.sh: $secrets is empty" >&2; exit 2; }
-    # Only the keys of k8s/base/secret.template.yaml, each KEY=non-empty value: a typo in a key
-    # would otherwise become a Secret the server never reads.
-    if ! awk -F= '
+    # Only keys of k8s/base/secret.template.yaml (its alternatives in comments included), each
+    # KEY=non-empty value, at least one: a typo in a key would become a Secret the server never reads.
+    template="$root/k8s/base/secret.template.yaml"
+    if ! awk -F= -v template="$template" '
+        BEGIN {
+            while ((getline line < template) > 0)
+                if (match(line, /^ *#? *[A-Z][A-Z0-9_]*: "</)) { sub(/^ *#? */, "", line); sub(/:.*/, "", line); known[line] = 1 }
+        }
         /^[[:space:]]*(#|$)/ { next }
-        $1 !~ /^(LABARCHIVES_(AKID|SECRET|UID|USER|TOKEN)|LABMCP_HTTP_TOKEN)$/ || $2 == "" { bad = bad " " NR }
-        $1 == "LABMCP_HTTP_TOKEN" { token = 1 }
-        END { if (bad != "") print "line(s)" bad ": not KEY=value with a credential key"; else if (!token) print "LABMCP_HTTP_TOKEN is missing"; exit (bad != "" || !token) }
+        !($1 in known) || $2 == "" { bad = bad " " NR }
+        { keys++ }
+        END {
+            if (bad != "") print "line(s)" bad ": not KEY=value with a key of " template
+            else if (!keys) print "no KEY=value line"
+            exit (bad != "" || !keys)
+        }
     ' "$secrets" >&2; then
         echo "deploy.sh: $secrets is not a credentials env file (see k8s/base/secret.template.yaml)" >&2
         exit 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -356,10 +357,10 @@ def test_every_failed_kubectl_call_fails_the_script(
     ("content", "message"),
     [
         ("", "is empty"),
-        ("# only a comment\n", "LABMCP_HTTP_TOKEN is missing"),
+        ("# only a comment\n", "no KEY=value line"),
         ("LABARCHIVES_SECRTE=x\nLABMCP_HTTP_TOKEN=t\n", "line(s) 1"),
         ("LABMCP_HTTP_TOKEN=\n", "line(s) 1"),
-        ("LABARCHIVES_AKID=a\n", "LABMCP_HTTP_TOKEN is missing"),
+        ("LABARCHIVES_AKID=a\nLABARCHIVES_REGION=us\n", "line(s) 2"),
     ],
 )
 def test_deploy_refuses_a_credentials_file_that_is_empty_or_wrong(
@@ -371,6 +372,18 @@ def test_deploy_refuses_a_credentials_file_that_is_empty_or_wrong(
     proc = sh("deploy.sh", "dev", "--secrets", str(secrets), env=env)
     assert proc.returncode == 2 and message in proc.stderr
     assert not log.exists(), "nothing may reach the cluster"
+
+
+def test_deploy_accepts_every_key_the_secret_template_names_alternatives_included(
+    fake_kubectl: tuple[dict[str, str], Path], tmp_path: Path
+) -> None:
+    env, _ = fake_kubectl
+    keys = re.findall(r'^ *#? *([A-Z][A-Z0-9_]*): "<', (K8S / "base" / "secret.template.yaml").read_text(), re.M)
+    assert {"LABARCHIVES_USER", "LABARCHIVES_TOKEN", "LABMCP_HTTP_TOKEN"} <= set(keys)
+    secrets = tmp_path / "creds.env"
+    secrets.write_text("".join(f"{key}=value-{n}\n" for n, key in enumerate(keys)))
+    proc = sh("deploy.sh", "dev", "--secrets", str(secrets), env=env)
+    assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,21 @@ def test_ecs_container_runs_the_deployments_command_ports_user_and_read_only_roo
     assert ecs["privileged"] is context["privileged"] is False
     assert ecs["linuxParameters"]["capabilities"]["drop"] == context["capabilities"]["drop"]
     assert ecs["stopTimeout"] == pod["terminationGracePeriodSeconds"]
+    # ECS drains the target before SIGTERM (no preStop); the stop timeout must cover the server's own
+    # shutdown: readiness 503 for the delay, then the grace for in-flight calls.
+    settings = load(
+        ecs["command"],
+        {
+            **ecs_environment("prod"),
+            "LABMCP_HTTP_TOKEN": "t",
+            "LABARCHIVES_AKID": "a",
+            "LABARCHIVES_SECRET": "s",
+            "LABARCHIVES_UID": "u",
+        },
+    )
+    assert ecs["stopTimeout"] > settings.http.shutdown_delay + settings.http.shutdown_grace + 1
+    (group,) = resources(ECS, "aws_lb_target_group").values()
+    assert group["deregistration_delay"] >= settings.http.shutdown_grace
     mounts = {m["mountPath"] for m in k8s["volumeMounts"]}
     assert {m["containerPath"] for m in ecs["mountPoints"]} == mounts
 
