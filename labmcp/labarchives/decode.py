@@ -35,6 +35,8 @@ _DTD: Final = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 MAX_ELEMENTS: Final = 100_000
 """Elements one response may hold: about 13 MB of tree at most, and far beyond any real page or level."""
 _FEED: Final = 64 * 1024
+MAX_NAME_CHARS: Final = 1_000
+"""Longest name kept (LabArchives' own names are far shorter; an absurd one would flood listings)."""
 
 
 def parse_xml(body: str | bytes, method: str) -> ET.Element:
@@ -88,6 +90,13 @@ def text(el: ET.Element, tag: str, default: str = "") -> str:
     if child is None or _is_nil(child):
         return default
     return child.text or ""
+
+
+def short_name(el: ET.Element, tag: str) -> str:
+    """A notebook, folder, page or file name, cut at ``MAX_NAME_CHARS`` with an ellipsis: names are
+    shown in every listing and its structured content, where no output budget would cut them."""
+    value = text(el, tag)
+    return value if len(value) <= MAX_NAME_CHARS else value[: MAX_NAME_CHARS - 1] + "…"
 
 
 def opt_text(el: ET.Element, tag: str) -> str | None:
@@ -168,7 +177,7 @@ def decode_user(root: ET.Element, method: str) -> User:
     if not uid:
         raise UpstreamError(f"LabArchives {method} returned no user id", method=method)
     notebooks = tuple(
-        NotebookRef(id=text(nb, "id"), name=text(nb, "name"), is_default=bool(boolean(nb, "is-default", False)))
+        NotebookRef(id=text(nb, "id"), name=short_name(nb, "name"), is_default=bool(boolean(nb, "is-default", False)))
         for nb in _items(root, "notebooks", "notebook")
         if text(nb, "id")
     )
@@ -194,7 +203,7 @@ def decode_notebook_info(root: ET.Element) -> NotebookInfo:
         raise UpstreamError("LabArchives notebook_info returned no <notebook>", method="notebook_info")
     return NotebookInfo(
         id=text(nb, "id"),
-        name=text(nb, "name"),
+        name=short_name(nb, "name"),
         is_student=boolean(nb, "is-student"),
         signing=text(nb, "signing"),
         add_entry_to_page_top=boolean(nb, "add-entry-to-page-top"),
@@ -205,7 +214,7 @@ def decode_notebook_info(root: ET.Element) -> NotebookInfo:
 def _tree_node(el: ET.Element) -> TreeNode:
     return TreeNode(
         tree_id=text(el, "tree-id"),
-        display_text=text(el, "display-text"),
+        display_text=short_name(el, "display-text"),
         is_page=bool(boolean(el, "is-page", False)),
         user_access=user_access(_child(el, "user-access")) or UserAccess(),
     )
@@ -251,7 +260,7 @@ def decode_entry(el: ET.Element) -> Entry:
         version=integer(el, "version"),
         last_modified_by=text(el, "last-modified-by"),
         last_modified_verb=text(el, "last-modified-verb"),
-        attach_file_name=text(el, "attach-file-name"),
+        attach_file_name=short_name(el, "attach-file-name"),
         attach_file_size=integer(el, "attach-file-size"),
         attach_content_type=text(el, "attach-content-type"),
         caption=text(el, "caption"),

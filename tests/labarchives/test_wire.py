@@ -146,3 +146,13 @@ def test_error_descriptions_are_scrubbed_before_markup_is_stripped() -> None:
     code, desc = protocol.parse_error_body(body)
     assert code == 4520
     assert "GhIjK1" not in desc and "67890abcdef" not in desc
+
+
+def test_an_absurd_folder_name_is_cut_so_listings_stay_small() -> None:
+    body = (
+        "<tree-tools><level-nodes><level-node><tree-id>1</tree-id><display-text>"
+        + "N" * 3_000_000
+        + "</display-text><is-page>false</is-page></level-node></level-nodes></tree-tools>"
+    )
+    (node,) = decode.decode_tree_level(decode.parse_xml(body, "get_tree_level"))
+    assert len(node.display_text) == decode.MAX_NAME_CHARS and node.display_text.endswith("…")
