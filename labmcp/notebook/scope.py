@@ -210,18 +210,28 @@ class Scope:
         """Walk up with ``get_node``'s parent until the scope root, the top, or a held chain.
 
         Returns the chain (ending at the scope root or the top level); an empty list when an id on
-        the way is unknown to LabArchives, unreadable, or the parents loop; None when LabArchives
-        does not name parents (the caller then searches downwards).
+        the way is unknown to LabArchives, unreadable, outside the scope, or the parents loop; None
+        when LabArchives does not name parents (the caller then searches downwards).
+
+        The top is anchored by a listing, never by ``get_node`` alone: with the whole notebook in
+        scope, the chain must end at a node of this notebook's top-level listing (read first, once
+        while cached), so a node of another notebook cannot pass as this one's even if an upstream
+        ``get_node`` ignored ``nbid``. Under a folder scope the anchor is the scope folder's id.
         """
+        top: dict[str, TreeNode] = {}
+        if root_id == ROOT_TREE_ID:
+            top = {node.tree_id: node for node in await self.level(nbid, ROOT_TREE_ID)}
         chain: list[Placed] = []
         current = tree_id
         while len(chain) < MAX_CHAIN:
+            if current in top:
+                return [*chain, Placed(top[current], ROOT_TREE_ID)]
             held = self.index.chain(nbid, current, root_id) if chain else None
             if held is not None:
                 return chain + held
             details = await self._details(nbid, current)
-            if details is None:
-                return []
+            if details is None or details.parent_tree_id == ROOT_TREE_ID:
+                return []  # unknown, unreadable, or at the top without meeting the anchor: outside
             if details.parent_tree_id is None:
                 return None
             placed = Placed(details.node, details.parent_tree_id)
@@ -229,7 +239,7 @@ class Scope:
                 return []
             chain.append(placed)
             self.index.add_node(nbid, details.node, details.parent_tree_id)
-            if placed.parent_id in (root_id, ROOT_TREE_ID):
+            if placed.parent_id == root_id:
                 return chain
             current = placed.parent_id
         return []
