@@ -156,6 +156,7 @@ class Browser:
     async def authorize(self, url: str) -> httpx.Response:
         """Follow the flow from the authorization URL until a redirect leaves for the client's URI."""
         response = await self._go("GET", url)
+        tried = False
         for _ in range(12):
             if response.status_code in (302, 303):
                 location = urljoin(str(response.url), response.headers["location"])
@@ -164,7 +165,8 @@ class Browser:
                 response = await self._go("GET", location)
             elif response.status_code == 200 and "/auth/consent" in str(response.url):
                 response = await self.submit(response, "approve" if self.approve else "deny")
-            elif response.status_code == 200 and "api_user_login" in str(response.url):
+            elif response.status_code == 200 and "api_user_login" in str(response.url) and not tried:
+                tried = True
                 if self.cancel_at_labarchives:
                     response = await self.submit(response, "cancel")
                 else:
@@ -226,7 +228,12 @@ async def oauth_client(
     server_url: str, browser: Browser, storage: MemoryStorage | None = None, mode: str = "legacy"
 ) -> AsyncIterator[Client]:
     """An SDK ``Client`` over Streamable HTTP whose requests carry the user's OAuth token."""
-    auth = oauth_provider(server_url, browser, storage)
+    async with sdk_client(server_url, oauth_provider(server_url, browser, storage), mode) as client:
+        yield client
+
+
+@asynccontextmanager
+async def sdk_client(server_url: str, auth: OAuthClientProvider, mode: str = "legacy") -> AsyncIterator[Client]:
     async with (
         httpx2.AsyncClient(auth=auth, timeout=60) as http,
         Client(streamable_http_client(server_url, http_client=http), mode=mode) as client,  # type: ignore[arg-type]
