@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
-OVERLAYS = ("dev", "staging", "prod")
+OVERLAYS = ("dev", "staging", "prod", "institution")
 KUSTOMIZATIONS = {**{name: K8S / "overlays" / name for name in OVERLAYS}, "sidecar": K8S / "examples" / "sidecar"}
 TOOLS_BIN = Path(os.environ.get("LABMCP_K8S_TOOLS", ROOT / ".venv" / "k8s-tools" / "bin"))
 
