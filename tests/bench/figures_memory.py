@@ -12,13 +12,18 @@ from __future__ import annotations
 import trio
 
 from labmcp.fake import FakeLabArchives
-from tests.adversarial.hostile import CASES, LIMIT_MIB, add_hostile_lab, run_cases
+from tests.adversarial.hostile import CASES, LIMIT_MIB, add_hostile_lab, peak_mib, reset_peak, run_cases
 from tests.adversarial.support import canary_fake
 from tests.bench.context import ORDER_MEMORY, Bench, Section
+from tests.bench.figures_http import http_server
+from tests.bench.figures_stdio import OURS
+from tests.bench.figures_stdio import server_env as bench_env
+from tests.bench.peer import free_port
 from tests.bench.report import Row
 from tests.e2e.helpers import server_env
 
 QUICK_CASES = ("Content-Encoding: br", "UTF-16 billion laughs", "real 64x48 PNG")
+IDLE_CONNECTIONS = 3_000
 
 
 async def hostile(bench: Bench) -> list[Row]:
@@ -44,4 +49,34 @@ async def hostile(bench: Bench) -> list[Row]:
     return rows
 
 
-SECTIONS = (Section("hostile-memory", ORDER_MEMORY + 1, hostile, smoke=("Memory under a hostile upstream",)),)
+async def idle_connections(bench: Bench) -> list[Row]:
+    """Thousands of TCP connections to the MCP port that never send a byte: the server's peak RSS.
+
+    The last connection then sends a request and waits for its answer: the server accepts in order,
+    so by then it holds every connection before it.
+    """
+    count = 50 if bench.plan.quick else IDLE_CONNECTIONS
+    port = free_port()
+    command = [*OURS, "--transport", "http", "--port", str(port), "--health-port", str(free_port())]
+    async with http_server(command, bench_env(bench.fake, LABARCHIVES_REQUEST_INTERVAL="0"), port) as served:
+        reset_peak(served.pid)
+        before = peak_mib(served.pid)
+        streams = [await trio.open_tcp_stream("127.0.0.1", port) for _ in range(count)]
+        try:
+            last = streams[-1]
+            await last.send_all(b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            with trio.fail_after(60):
+                answered = await last.receive_some(4096)
+            peak = peak_mib(served.pid)
+        finally:
+            for stream in streams:
+                await stream.aclose()
+    met = peak < LIMIT_MIB and answered.startswith(b"HTTP/1.1")
+    return [Row(f"Memory: {count:,} idle HTTP connections", round(peak, 1), round(before, 1), "MiB",
+                f"< {LIMIT_MIB:g} MiB (limit)", met, "VmHWM; baseline = RSS before connecting")]  # fmt: skip
+
+
+SECTIONS = (
+    Section("hostile-memory", ORDER_MEMORY + 1, hostile, smoke=("Memory under a hostile upstream",)),
+    Section("idle-connections", ORDER_MEMORY + 2, idle_connections, smoke=("Memory: 50 idle HTTP connections",)),
+)
