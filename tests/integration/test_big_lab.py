@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import trio
@@ -318,3 +319,23 @@ async def test_page_n_and_the_cursor_continue_at_the_same_hit(lab: biglab.BigLab
         assert by_page.structured["results"] == by_cursor.structured["results"]
         with pytest.raises(InvalidArgumentError):
             await svc.search("other query", limit=7, cursor=first.structured["next_cursor"])
+
+
+async def test_an_upstream_entry_url_is_never_printed(lab: biglab.BigLab) -> None:
+    """Issue 14: a `javascript:` entry-url was printed as the search link; links are ours now."""
+    page = lab.pages[4321]
+    lab.add_word([page], "marmoset")
+    saved = lab.store.web_url
+    lab.store.web_url = "javascript:alert(document.domain)//"
+    try:
+        async with service(lab) as svc:
+            answer = await svc.search("marmoset")
+            (hit,) = answer.structured["results"]
+            assert hit["page_id"] == page.tree_id
+            assert (
+                hit["link"]
+                == f"https://mynotebook.labarchives.com/{quote(lab.nbid, safe='')}/page/{quote(page.tree_id, safe='')}"
+            )
+            assert "javascript" not in answer.markdown.lower() and "javascript" not in repr(answer.structured).lower()
+    finally:
+        lab.store.web_url = saved
