@@ -1,5 +1,5 @@
 """``labmcp demo-session``: a short scripted MCP session against ``--demo``, printing what an
-assistant sees (notebooks, a browse, a page read, a search, an attachment).
+assistant sees (notebooks, a browse, a page read, a search, and a CSV, a PDF and a spreadsheet read as text).
 
 It spawns the server as a subprocess and talks to it with the official SDK client over stdio,
 exactly as Claude Desktop would; ``--server`` runs another command (e.g. a built labmcp.pyz).
@@ -61,24 +61,27 @@ async def session(command: list[str]) -> None:
         browse = await client.call_tool("browse_notebook", {"notebook_id": nb["id"], "depth": 3})
         _show(f"browse_notebook({nb['name']!r}, depth=3)", browse)
         pages = [item for item in _structured(browse)["items"] if item["kind"] == "page"]
-        attachment: tuple[str, str] | None = None
         for page in pages:
             read = await client.call_tool("read_page", {"notebook_id": nb["id"], "page_id": page["id"]})
-            data = _structured(read)
-            if data["entry_count"] and attachment is None:
+            if _structured(read)["entry_count"]:
                 _show(f"read_page({page['name']!r})", read, limit=2500)
-            for entry in data["entries"]:
-                if entry["filename"] and entry["filename"].lower().endswith(".csv"):
-                    attachment = (page["id"], entry["entry_id"])
-            if attachment:
                 break
         found = await client.call_tool("search", {"query": "protocol", "limit": 5})
         _show("search('protocol')", found)
-        if attachment:
-            got = await client.call_tool(
-                "get_attachment", {"notebook_id": nb["id"], "page_id": attachment[0], "entry_id": attachment[1]}
-            )
-            _show("get_attachment(<the CSV on that page>)", got)
+        files = await client.call_tool("search_attachments", {"extension": "csv,pdf,xlsx", "notebook_id": nb["id"]})
+        _show("search_attachments(extension='csv,pdf,xlsx')", files)
+        for kind, what, extra in (
+            (".csv", "a CSV", {}),
+            (".pdf", "a PDF, pages 1-2", {"pages": "1-2"}),
+            (".xlsx", "a spreadsheet", {"max_chars": 2000}),
+        ):
+            hit = next((r for r in _structured(files)["results"] if r["filename"].lower().endswith(kind)), None)
+            if hit is None:
+                raise RuntimeError(f"search_attachments found no {kind} file in the demo lab")
+            args = {"notebook_id": hit["notebook_id"], "page_id": hit["page_id"], "entry_id": hit["entry_id"], **extra}
+            got = await client.call_tool("get_attachment", args)
+            _structured(got)
+            _show(f"get_attachment({hit['filename']!r}) — {what}", got, limit=2500)
         print(f"\n{RULE}\nDemo finished: every call above went through MCP to the built-in demo notebooks.")
 
 

@@ -5,6 +5,7 @@
     ├── StartupError                 start-up failed (stdio keeps serving and answers every data request with it)
     ├── InvalidArgumentError         a tool, resource or prompt argument is wrong
     ├── NotFoundError                no such notebook/folder/page/entry, or outside the scope
+    ├── ExtractionError              an attached file is malformed or over an extraction limit
     └── LabArchivesError             LabArchives said no, or could not be understood
         ├── AuthenticationError      4504 4506 4507 4514 4520 4533 (credentials, clock, uid)
         ├── PermissionDeniedError    4501 4502 4547
@@ -39,6 +40,10 @@ class InvalidArgumentError(LabMCPError):
 
 class NotFoundError(LabMCPError):
     """The item does not exist, or is outside the configured scope (indistinguishable on purpose)."""
+
+
+class ExtractionError(LabMCPError):
+    """An attached file could not be read as text: malformed, encrypted, or over a named limit."""
 
 
 class LabArchivesError(LabMCPError):

@@ -12,7 +12,8 @@ Scope-escape tests assert that no output ever contains it.
 
 Also here on purpose: ids with ``+``/``/``/``=`` (§3), a uid with ``'`` and ``^``, Unicode and ``&``/``<`` in
 names, HTML with entities, tables, nested lists, links and inline ``data:`` images, a ~200 KB entry, a
-page of 120 entries, an empty page, widget JSON, CSV/TSV/JSON/PNG/PDF attachments and an Inbox file.
+page of 120 entries, an empty page, widget JSON, an Inbox file, and attachments of every kind labmcp reads:
+CSV, TSV, JSON, PNG, PDF (text, multi-page, scanned), DOCX, XLSX, PPTX, plus a legacy .xls it does not.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import json
 from datetime import UTC, datetime
 from typing import Final
 
-from labmcp.fake import demo_files
+from labmcp.fake import demo_files, demo_office
 from labmcp.fake.store import NO_ACCESS, Node, Store
 from labmcp.labarchives.models import PART_HEADING, PART_PLAIN_TEXT, PART_TEXT, PART_WIDGET
 
@@ -139,8 +140,17 @@ def _lab_notebook(store: Store, nbid: str) -> None:
     store.add_comment(blot.eid, "Nice clean blot. Quantify p21 with ImageJ?", by=COLLEAGUE_UID, at=at + 10 * _DAY)
     store.add_attachment(
         western.tree_id, "p53_densitometry.pdf",
-        demo_files.minimal_pdf("p53 densitometry", ["WT 1.00", "KO-1 0.04", "KO-2 0.06", "p21 KO-1 0.18"]),
+        demo_files.pdf([
+            ("p53 densitometry", ["Band intensity relative to WT (ImageJ, beta-actin normalised)",
+                                  "WT 1.00", "KO-1 0.04", "KO-2 0.06"]),
+            ("p21 densitometry", ["WT 1.00", "KO-1 0.18", "KO-2 0.22", "Exposure 30 s, ECL"]),
+            ("Methods", ["Rolling ball background 50 px; lanes boxed by hand.", "Analysed by Demo User."]),
+        ]),
         "application/pdf", owner=UID, at=at + 9 * _DAY, caption="Densitometry (ImageJ) of the p53 blot",
+    )  # fmt: skip
+    store.add_attachment(
+        western.tree_id, "western_blot_report.docx", _western_report(), "application/vnd.openxmlformats-"
+        "officedocument.wordprocessingml.document", owner=UID, at=at + 10 * _DAY, caption="Write-up for the PI",
     )  # fmt: skip
     proteins = store.add_folder(nbid, "Protéines — Western blots", projects.tree_id)
     blot_day = store.add_page(nbid, "Blot 2026-01-14", proteins.tree_id)
@@ -152,6 +162,16 @@ def _lab_notebook(store: Store, nbid: str) -> None:
     store.add_attachment(
         blot_day.tree_id, "ponceau_é.png", gel, "image/png", owner=UID, at=at + 9 * _DAY,
         caption="Ponceau stain", thumbnail=demo_files.gel_image(40, 30, 6),
+    )  # fmt: skip
+    store.add_attachment(
+        blot_day.tree_id, "ponceau_scan.pdf", demo_files.scanned_pdf(), "application/pdf", owner=UID,
+        at=at + 9 * _DAY, caption="Scanned Ponceau notes (no text layer)", thumbnail=demo_files.gel_image(40, 30, 6),
+    )  # fmt: skip
+    meeting = store.add_page(nbid, "Lab meeting — March", crispr.tree_id)
+    store.add_attachment(
+        meeting.tree_id, "lab_meeting_2026-03.pptx", _meeting_deck(),
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation", owner=UID, at=at + 66 * _DAY,
+        caption="Slides for the March lab meeting",
     )  # fmt: skip
     culture = store.add_folder(nbid, "細胞培養", projects.tree_id)
     _passage_log(store, nbid, culture)
@@ -212,8 +232,58 @@ def _cloning_pages(store: Store, nbid: str, cloning: Node) -> None:
         owner=UID, at=at + 2 * _DAY, caption="qPCR Ct values",
     )  # fmt: skip
     store.add_attachment(
+        screen.tree_id, "elisa_A450_2026-03-12.xlsx", _elisa_workbook(),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", owner=UID, at=_T0 + 66 * _DAY,
+        caption="Plate reader export (A450), ELISA of clone supernatants, March",
+    )  # fmt: skip
+    store.add_attachment(
+        screen.tree_id, "plate_map_2019.xls", demo_files.legacy_xls_header(), "application/vnd.ms-excel",
+        owner=UID, at=at + 2 * _DAY, caption="Old plate map (legacy Excel)",
+    )  # fmt: skip
+    store.add_attachment(
         screen.tree_id, "sample_manifest.json", demo_files.sample_manifest_json(), "application/json",
         owner=UID, at=at + 2 * _DAY,
+    )  # fmt: skip
+
+
+def _western_report() -> bytes:
+    return demo_office.docx(
+        "Western blot — p53 / p21 after TP53 knock-out",
+        [
+            ("h1", "Summary"),
+            ("p", "p53 is absent in both knock-out clones; p21 drops by more than 80 % (densitometry PDF)."),
+            ("h1", "Samples"),
+            ("bullet", "WT HEK293T, passage 14"),
+            ("bullet", "KO-1 and KO-2 (gRNA g1 and g2), passage 16"),
+            ("h2", "Antibodies"),
+            ("table", [["Target", "Clone", "Dilution"], ["p53", "DO-1", "1:1000"], ["p21", "12D1", "1:500"],
+                       ["β-actin", "AC-15", "1:5000"]]),
+            ("p", "Next: repeat with MG132 to check p53 stabilisation."),
+        ],
+    )  # fmt: skip
+
+
+def _elisa_workbook() -> bytes:
+    layout: list[list[demo_office.Cell]] = [["Well", "Sample", "A450", "Blank-corrected"]]
+    for n, row in enumerate("ABCDEFGH"):
+        for col in (1, 2, 3):
+            value = round(0.08 + ((n * 3 + col) * 37 % 101) / 50, 3)
+            sample = "blank" if row == "H" else f"KO-{col} sup {n + 1}"
+            layout.append([f"{row}{col}", sample, value, (f"=C{len(layout) + 1}-0.08", round(value - 0.08, 3))])
+    summary: list[list[demo_office.Cell]] = [
+        ["Run", "2026-03-12 ELISA, SpectraMax iD5"], ["Operator", "Demo User"], ["Wells read", len(layout) - 1],
+    ]  # fmt: skip
+    return demo_office.xlsx([("Plate A450", layout), ("Run info", summary)])
+
+
+def _meeting_deck() -> bytes:
+    return demo_office.pptx(
+        [
+            ("TP53 knock-out — March update", ["Demo User", "Molecular Biology Lab"], ""),
+            ("Results", ["p53 absent in KO-1 and KO-2", "p21 reduced > 80 %", "ELISA: KO supernatants higher A450"],
+             "Mention that KO-2 grows slower; show the densitometry PDF."),
+            ("Next steps", ["MG132 rescue experiment", "Order new DO-1 lot"], "Ask Ana about confocal time."),
+        ]
     )  # fmt: skip
 
 

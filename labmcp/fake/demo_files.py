@@ -1,4 +1,5 @@
-"""Small, valid binary files for the demo lab, generated in code: PNG images, a PDF, CSV/TSV/JSON data."""
+"""Small, valid binary files for the demo lab, generated in code: PNG images, PDFs (text and scanned),
+CSV/TSV/JSON data and a legacy Excel header."""
 
 from __future__ import annotations
 
@@ -43,18 +44,59 @@ def heatmap(width: int = 48, height: int = 32) -> bytes:
 
 def minimal_pdf(title: str, lines: list[str]) -> bytes:
     """A one-page PDF 1.4 with Helvetica text and a correct xref table."""
-    text_ops = ["BT /F1 16 Tf 72 740 Td (" + _pdf_escape(title) + ") Tj ET"]
-    for i, line in enumerate(lines):
-        text_ops.append(f"BT /F1 11 Tf 72 {710 - 16 * i} Td ({_pdf_escape(line)}) Tj ET")
-    stream = "\n".join(text_ops).encode("latin-1", "replace")
+    return pdf([(title, lines)])
+
+
+def pdf(pages: list[tuple[str, list[str]]]) -> bytes:
+    """A PDF 1.4 of Helvetica text pages (a title and lines each) with a correct xref table."""
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    kids = []
+    for title, lines in pages:
+        text_ops = ["BT /F1 16 Tf 72 740 Td (" + _pdf_escape(title) + ") Tj ET"]
+        for i, line in enumerate(lines):
+            text_ops.append(f"BT /F1 11 Tf 72 {710 - 16 * i} Td ({_pdf_escape(line)}) Tj ET")
+        stream = "\n".join(text_ops).encode("latin-1", "replace")
+        objects.append(b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream")
+        content = len(objects)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents "
+            + f"{content} 0 R".encode()
+            + b" /Resources << /Font << /F1 3 0 R >> >> >>"
+        )
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>".encode()
+    return pdf_file(objects)
+
+
+def scanned_pdf(width: int = 160, height: int = 120) -> bytes:
+    """A one-page PDF whose page is only an image (a gel photo), as a scanner makes it: no text layer."""
+    rows = b"".join(
+        bytes((230, 240, 230) if (x // 26) % 2 and abs(y - 40 - (x // 26) * 9) <= 2 else (18, 22, 30))
+        for y in range(height)
+        for x in range(width)
+    )
+    image = zlib.compress(rows, 9)
+    draw = f"q {width * 3} 0 0 {height * 3} 72 400 cm /Im1 Do Q".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b" /Resources << /XObject << /Im1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(draw)).encode() + b" >>\nstream\n" + draw + b"\nendstream",
+        f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceRGB "
+        f"/BitsPerComponent 8 /Filter /FlateDecode /Length {len(image)} >>\nstream\n".encode()
+        + image
+        + b"\nendstream",
     ]
+    return pdf_file(objects)
+
+
+def pdf_file(objects: list[bytes]) -> bytes:
+    """A PDF 1.4 file of these numbered objects (1 is the catalog) with a correct xref table."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
@@ -97,3 +139,8 @@ def sample_manifest_json() -> bytes:
         "freezer": {"rack": "B3", "box": 14},
     }
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def legacy_xls_header() -> bytes:
+    """The first sector of a legacy (OLE2 compound file) Excel workbook: the kind labmcp does not read."""
+    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)

@@ -371,8 +371,25 @@ def entry_search(call: Call) -> El:
     return _search_answer(call, found, found[page_number * page_size : (page_number + 1) * page_size])
 
 
+def _utc_bound(call: Call, name: str, end: bool) -> int | None:
+    """``begin_date``/``end_date`` (UTC, §6.5) as epoch seconds. The format is undocumented [INF]: the
+    fake takes ISO 8601, a bare date meaning that whole day; anything else is 4529."""
+    raw = call.params.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
+            return int(day.timestamp()) + (86_399 if end else 0)
+        return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).timestamp())
+    except ValueError:
+        raise LAError(4529, 400, f"{name} is not a date") from None
+
+
 def attachment_search(call: Call) -> El:
-    """Attachments by extension and terms (AND/OR/EXACT), newest first, capped by ``max_to_return``."""
+    """Attachments by extension, update time (``begin_date``..``end_date``, inclusive) and terms
+    (AND/OR/EXACT), newest first, capped by ``max_to_return``."""
+    begin, end = _utc_bound(call, "begin_date", False), _utc_bound(call, "end_date", True)
     extensions = {x.strip().lower().lstrip(".") for x in call.params.get("extension", "").split(",") if x.strip()}
     connector = call.params.get("term_connector", "AND").upper()
     raw_terms = call.params.get("terms", "")
@@ -385,6 +402,8 @@ def attachment_search(call: Call) -> El:
         if extensions and entry.attach_file_name.rsplit(".", 1)[-1].lower() not in extensions:
             continue
         if terms and not combine(t in _haystack(entry) for t in terms):
+            continue
+        if (begin is not None and entry.updated_at < begin) or (end is not None and entry.updated_at > end):
             continue
         found.append(entry)
     found.sort(key=lambda e: e.updated_at, reverse=True)

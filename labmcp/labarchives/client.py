@@ -310,12 +310,24 @@ class LabArchivesClient:
         return results
 
     async def attachment_search(
-        self, terms: str = "", extension: str = "", nbid: str | None = None, max_to_return: int = 100
+        self,
+        terms: str = "",
+        extension: str = "",
+        nbid: str | None = None,
+        max_to_return: int = 100,
+        begin_date: str = "",
+        end_date: str = "",
     ) -> SearchResults:
+        """Attachments by ``extension`` (comma list, no dots), ``terms`` (AND-ed) and update time
+        between ``begin_date`` and ``end_date`` (UTC, ``yyyy-mm-ddThh:mm:ssZ``; §6.5 names the
+        parameters but not their format, so this is the format ``modified_since`` documents)."""
         params: dict[str, str | int | bool | None] = {
             "uid": self.uid,
             "terms": terms or None,
+            "term_connector": "AND" if terms else None,
             "extension": extension or None,
+            "begin_date": begin_date or None,
+            "end_date": end_date or None,
             "nbid": nbid,
             "max_to_return": max_to_return,
         }

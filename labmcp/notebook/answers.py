@@ -1,4 +1,5 @@
-"""What every notebook operation hands back, and the small argument checks they share."""
+"""What every notebook operation hands back (Markdown plus JSON-ready facts, attachment extras), and the
+small argument checks they share."""
 
 from __future__ import annotations
 
@@ -27,3 +28,23 @@ def check_index(name: str, value: int, limit: int | None = None) -> None:
     if value < 0 or (limit is not None and value > limit):
         bound = f" and <= {limit}" if limit is not None else ""
         raise InvalidArgumentError(f"{name} must be >= 0{bound}, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRef:
+    """Where the whole attachment can be read as a resource, for a resource link."""
+
+    uri: str
+    name: str
+    mime_type: str
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentAnswer:
+    """``get_attachment``'s answer; ``image`` carries bytes to send as MCP image content."""
+
+    rendered: Rendered
+    link: ResourceRef
+    image: bytes | None = None
+    image_type: str = ""

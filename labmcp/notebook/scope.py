@@ -69,9 +69,19 @@ class Source(Protocol):
     ) -> SearchResults: ...
 
     def remember(self, key: tuple[Hashable, ...], value: object, size: int | None = None) -> None:
-        """Keep a derived value (a rendered page) in the source's byte-budgeted cache."""
+        """Keep a derived value (a rendered page, an extracted attachment) in the source's byte-budgeted cache."""
 
     def recall(self, key: tuple[Hashable, ...]) -> object | None: ...
+
+    async def attachment_search(
+        self,
+        terms: str = "",
+        extension: str = "",
+        nbid: str | None = None,
+        max_to_return: int = 100,
+        begin_date: str = "",
+        end_date: str = "",
+    ) -> SearchResults: ...
 
 
 @dataclass(frozen=True, slots=True)

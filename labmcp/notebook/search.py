@@ -146,7 +146,7 @@ class Searcher:
         return hits, target, offset, target >= len(targets), totals
 
     async def place(self, entry: Entry, target: str | None, placed: dict[str, list[Located]]) -> Hit | None:
-        """Prove one entry of another feed (recent changes) by identity, exactly as a search hit.
+        """Prove one entry of another feed (recent changes, attachment search) by identity, exactly as a search hit.
 
         ``placed`` is a per-answer memo the caller keeps (empty at first); it may span notebooks.
         """

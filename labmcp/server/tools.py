@@ -1,4 +1,4 @@
-"""The five read-only tools: their contracts (schemas written for the model) and argument checks.
+"""The read-only tools: their contracts (schemas written for the model) and argument checks.
 
 One table (``TOOLS``) is the single source of each tool's input schema and of the checks applied to
 incoming arguments, so the advertised contract and the enforced one cannot drift apart.
@@ -20,6 +20,9 @@ from labmcp.notebook.service import NotebookService
 from labmcp.server.icons import tool_icons
 
 MAX_ID_CHARS = 1024
+MAX_TEXT_CHARS = 500
+TEXT_ARGS = frozenset({"query", "terms"})
+"""Free-text arguments: up to ``MAX_TEXT_CHARS``, any characters; every other string is an id or a name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,7 @@ class ToolSpec:
         for p in self.params:
             prop: dict[str, Any] = {"type": p.kind, "description": p.description}
             if p.kind == "string":
-                prop.update(minLength=1, maxLength=MAX_ID_CHARS if p.name != "query" else 500)
+                prop.update(minLength=1, maxLength=MAX_TEXT_CHARS if p.name in TEXT_ARGS else MAX_ID_CHARS)
             if p.minimum is not None:
                 prop["minimum"] = p.minimum
             maximum = limits.bound(p)
@@ -102,6 +105,54 @@ NOTEBOOK_ID = Param("notebook_id", "string", "Notebook id, as listed by list_not
 PAGE_ID = Param("page_id", "string", "Page id (a tree id with kind 'page'), from browse_notebook or search.", True)
 START = Param("start_index", "integer", "Character offset to start from, to continue a cut answer.", False, 0, 0)
 MAX_CHARS = Param("max_chars", "integer", "Most characters of content to return.", minimum=1, maximum="content_limit")
+
+SEARCH_ATTACHMENTS = ToolSpec(
+    "search_attachments",
+    "Search attached files",
+    "Find files attached in the notebooks by extension (e.g. 'xlsx,csv'), update date range (UTC) and "
+    "terms in the file name or caption, e.g. plate-reader exports from March: extension='xlsx,csv', "
+    "begin_date='2026-03-01', end_date='2026-03-31', terms='plate reader'. Each result names the file, size, "
+    "type, notebook, folder path, page title and id, entry id and a link; read one with get_attachment.",
+    (
+        Param("terms", "string", "Words that must all appear in the file name or caption."),
+        Param("extension", "string", "File extensions, comma separated, without dots: 'pdf' or 'xlsx,csv'."),
+        Param("begin_date", "string", "Only files updated on or after this UTC date, e.g. 2026-03-01."),
+        Param("end_date", "string", "Only files updated on or before this UTC date (the whole day), e.g. 2026-03-31."),
+        Param("notebook_id", "string", "Only this notebook; omit to search every notebook in scope."),
+        Param("limit", "integer", "Most results (1-100).", False, 20, 1, 100),
+    ),
+    _obj(
+        {
+            "terms": _S_NULL,
+            "extensions": {"type": "array", "items": _S},
+            "begin_date": _S_NULL,
+            "end_date": _S_NULL,
+            "limit": _I,
+            "results": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "notebook_id": _S,
+                        "notebook_name": _S,
+                        "folder_path": _S,
+                        "page_title": _S,
+                        "page_id": _S,
+                        "entry_id": _S,
+                        "filename": _S,
+                        "size": _I_NULL,
+                        "content_type": _S,
+                        "caption": _S,
+                        "updated_at": _S_NULL,
+                        "link": _S,
+                        "uri": _S,
+                    },
+                    ("notebook_id", "page_id", "entry_id", "filename", "link", "uri"),
+                ),
+            },
+        },
+        ("results",),
+    ),
+)
 
 TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
@@ -234,18 +285,28 @@ TOOLS: tuple[ToolSpec, ...] = (
             ("query", "results", "complete", "next_cursor"),
         ),
     ),
+    SEARCH_ATTACHMENTS,
     ToolSpec(
         "get_attachment",
         "Get an attachment",
-        "Fetch a file attached to a page entry. Text-like files (csv, tsv, txt, json, md, xml, ...) come back as "
-        "text in pieces like read_page; images come back as image content when small enough (else "
-        "LabArchives' thumbnail and a resource link); other files as metadata with a resource link to their bytes.",
+        "Read a file attached to a page entry. PDF (text per page), Word (headings, lists, tables), Excel (each "
+        "sheet as a table), PowerPoint (slide text and speaker notes) come back as Markdown; text files (csv, tsv, "
+        "txt, json, xml, ...) as text, CSV/TSV with their columns, row count and a table of the first rows. Long "
+        "content comes in pieces like read_page (start_index); pages picks PDF pages, slides or sheets. Images come "
+        "back as image content when small enough (else LabArchives' thumbnail and a resource link); other files "
+        "as metadata with a resource link to their bytes.",
         (
             NOTEBOOK_ID,
             PAGE_ID,
             Param("entry_id", "string", "Entry id of the attachment, from read_page.", required=True),
             START,
             MAX_CHARS,
+            Param(
+                "pages",
+                "string",
+                "Only these PDF pages, slides or sheets, 1-based: '3', '3-5' or '3-' (to the end). start_index "
+                "then counts within them.",
+            ),
         ),
         _obj(
             {
@@ -269,6 +330,15 @@ TOOLS: tuple[ToolSpec, ...] = (
                 "content": _S,
                 "detected_type": _S,
                 "problem": _S,
+                "format": _S,
+                "unit": _S,
+                "part_count": _I,
+                "pages": _S_NULL,
+                "summary": {"type": "array", "items": _S},
+                "notes": {"type": "array", "items": _S},
+                "facts": {"type": "object"},
+                "columns": {"type": "array", "items": _S},
+                "row_count": _I,
             },
             ("notebook_id", "page_id", "entry_id", "kind", "returned", "uri"),
         ),
@@ -409,10 +479,10 @@ def check_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None, limits:
                 raise InvalidArgumentError(f"{spec.name}: {p.name} must be a string, got {type(value).__name__}")
             if not value.strip():
                 raise InvalidArgumentError(f"{spec.name}: {p.name} must not be empty")
-            limit = 500 if p.name == "query" else MAX_ID_CHARS
+            limit = MAX_TEXT_CHARS if p.name in TEXT_ARGS else MAX_ID_CHARS
             if len(value) > limit:
                 raise InvalidArgumentError(f"{spec.name}: {p.name} is longer than {limit} characters")
-            if p.name != "query" and any(ord(ch) < 32 for ch in value):
+            if p.name not in TEXT_ARGS and any(ord(ch) < 32 for ch in value):
                 raise InvalidArgumentError(f"{spec.name}: {p.name} contains control characters")
         out[p.name] = value
     return out
@@ -450,8 +520,13 @@ async def call_tool(
         return _result(await service.recent_changes(a["since"], a["notebook_id"]))
     if name == "search":
         return _result(await service.search(a["query"], a["notebook_id"], a["limit"], a["page"], a["cursor"]))
+    if name == "search_attachments":
+        found = await service.search_attachments(
+            a["terms"], a["extension"], a["begin_date"], a["end_date"], a["notebook_id"], a["limit"]
+        )
+        return _result(found)
     answer = await service.get_attachment(
-        a["notebook_id"], a["page_id"], a["entry_id"], a["start_index"], a["max_chars"]
+        a["notebook_id"], a["page_id"], a["entry_id"], a["start_index"], a["max_chars"], a["pages"]
     )
     result = _result(answer.rendered)
     if answer.image is not None:

@@ -44,7 +44,7 @@ METHODS = (
     "resources/templates/list", "resources/subscribe", "prompts/list", "prompts/get", "completion/complete",
     "logging/setLevel", "sampling/createMessage", "notifications/initialized", "notifications/cancelled",
 )  # fmt: skip
-TOOLS = ("list_notebooks", "browse_notebook", "read_page", "search", "get_attachment")
+TOOLS = ("list_notebooks", "browse_notebook", "read_page", "search", "search_attachments", "get_attachment")
 ARGS = (
     "notebook_id",
     "page_id",
@@ -56,6 +56,11 @@ ARGS = (
     "page",
     "start_index",
     "max_chars",
+    "pages",
+    "terms",
+    "extension",
+    "begin_date",
+    "end_date",
 )
 PROMPTS = ("summarize_page", "trace_experiment", "compare_pages")
 ABSURD_INTS = st.one_of(

@@ -87,7 +87,14 @@ async def test_sdk_client_over_streamable_http_calls_every_tool(fake: Any) -> No
     with trio.fail_after(90):
         async with sidecar(server_env(fake)) as car, car.client() as client:
             tools = {t.name for t in (await client.list_tools()).tools}
-            assert tools >= {"list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"}
+            assert tools >= {
+                "list_notebooks",
+                "browse_notebook",
+                "read_page",
+                "search",
+                "search_attachments",
+                "get_attachment",
+            }
             notebooks = structured(await client.call_tool("list_notebooks", {}))["notebooks"]
             nbid = notebooks[0]["id"]
             items = structured(await client.call_tool("browse_notebook", {"notebook_id": nbid, "depth": 5}))["items"]

@@ -116,7 +116,8 @@ async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
 
 
 async def test_attachments_of_each_kind_reach_the_model(fake: Any) -> None:
-    """Text inline, images as image content, other files as a resource link whose blob reads back."""
+    """Text inline, PDFs as their text, images as image content, other files as a resource link whose blob
+    reads back."""
     with trio.fail_after(90):
         async with stdio_client(server_env(fake)) as client:
             nbid, pages = await _first_pages(client)
@@ -132,13 +133,14 @@ async def test_attachments_of_each_kind_reach_the_model(fake: Any) -> None:
             images = [b for b in png.content if isinstance(b, types.ImageContent)]
             assert structured(png)["returned"] == "image" and images[0].mime_type == "image/png"
             assert "base64," not in text_of(png)
-            binary = next(name for name in files if name.endswith(".pdf"))
-            pdf = await client.call_tool("get_attachment", args(binary))
-            links = [b for b in pdf.content if isinstance(b, types.ResourceLink)]
-            assert structured(pdf)["returned"] == "link" and links
+            pdf = await client.call_tool("get_attachment", args("p53_densitometry.pdf"))
+            assert structured(pdf)["format"] == "pdf" and "KO-1 0.04" in text_of(pdf)
+            legacy = await client.call_tool("get_attachment", args("plate_map_2019.xls"))
+            links = [b for b in legacy.content if isinstance(b, types.ResourceLink)]
+            assert structured(legacy)["returned"] == "link" and links
             blob = (await client.read_resource(links[0].uri)).contents[0]
-            assert isinstance(blob, types.BlobResourceContents) and blob.mime_type == "application/pdf"
-            assert base64.b64decode(blob.blob).startswith(b"%PDF")
+            assert isinstance(blob, types.BlobResourceContents) and blob.mime_type == "application/vnd.ms-excel"
+            assert base64.b64decode(blob.blob).startswith(b"\xd0\xcf\x11\xe0")
 
 
 async def test_an_image_over_the_inline_cap_comes_back_as_its_thumbnail_and_a_link(fake: Any) -> None:

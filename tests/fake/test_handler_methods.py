@@ -218,6 +218,26 @@ def test_attachment_search_by_extension(w: World) -> None:
     assert call(w, "search_tools/attachment_search", uid=UID, extension="pdf").status == 404
 
 
+def test_attachment_search_by_update_time(w: World) -> None:
+    """§6.5: begin_date/end_date (UTC; format undocumented [INF]: ISO 8601, a bare date is the whole day)."""
+    day = 1_772_323_200  # 2026-03-01T00:00:00Z
+    w.store.add_attachment(None, "march.csv", b"a,b\n", "text/csv", owner=UID, at=day + 3_600)
+    w.store.add_attachment(None, "april.csv", b"a,b\n", "text/csv", owner=UID, at=day + 31 * 86_400 + 1)
+
+    def names(**dates: str) -> list[str | None]:
+        answer = call(w, "search_tools/attachment_search", uid=UID, extension="csv", **dates)
+        return (
+            []
+            if answer.status == 404
+            else [e.findtext("attach-file-name") for e in xml(answer).iterfind("entries/entry")]
+        )
+
+    assert names(begin_date="2026-03-01", end_date="2026-03-31") == ["march.csv"]
+    assert names(begin_date="2026-03-01T02:00:00Z") == ["april.csv"]
+    assert names(begin_date="2026-05-01") == []
+    assert error_code(call(w, "search_tools/attachment_search", uid=UID, begin_date="March")) == 4529
+
+
 def test_inbox_attachment_has_inbox_tree_path(w: World) -> None:
     """§6.5 [SAMPLE]: Inbox entries carry tree-path Inbox and no nbid."""
     w.store.add_attachment(None, "ral.gif", b"GIF89a", "image/gif", owner=UID, at=0, caption="inbox file")

@@ -53,8 +53,15 @@ def test_integral_floats_are_accepted() -> None:
 
 
 def test_tool_names_are_the_contract() -> None:
-    assert [t.name for t in TOOLS][:5] == ["list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"]
-    assert "recent_changes" in BY_NAME
+    assert [t.name for t in TOOLS] == [
+        "list_notebooks",
+        "browse_notebook",
+        "read_page",
+        "search",
+        "search_attachments",
+        "get_attachment",
+        "recent_changes",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,172 @@
+"""``search_attachments``: files found by LabArchives' ``attachment_search`` (§6.5), in scope only.
+
+LabArchives finds attachments by extension, update time and terms (file name and caption), across
+the notebooks the user can read, plus the Inbox. A hit is shown only when search's proof of
+placement (``Searcher.place``) finds its entry id among the entries of a page the scope has placed
+by tree ids; Inbox files (no notebook) and anything that cannot be placed are withheld and counted,
+never shown: the scope fails closed.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Final
+
+from labmcp.errors import InvalidArgumentError
+from labmcp.labarchives.models import Entry
+from labmcp.notebook import uris
+from labmcp.notebook.answers import Rendered, iso
+from labmcp.notebook.links import Links
+from labmcp.notebook.render import format_size
+from labmcp.notebook.scope import Located, Scope, Source
+from labmcp.notebook.search import Searcher
+
+MAX_RESULTS: Final = 100
+MAX_TERMS_CHARS: Final = 500
+_EXTENSION: Final = re.compile(r"[a-z0-9]{1,16}")
+
+
+def parse_extensions(raw: str) -> tuple[str, ...]:
+    """``"csv, .XLSX"`` -> ``("csv", "xlsx")``; InvalidArgumentError for anything not an extension."""
+    items = [part.strip().lower().lstrip(".") for part in re.split(r"[,\s]+", raw) if part.strip()]
+    bad = [item for item in items if not _EXTENSION.fullmatch(item)]
+    if bad:
+        raise InvalidArgumentError(f"extension must be file extensions like 'csv,xlsx', got {bad[0]!r}")
+    return tuple(dict.fromkeys(items))
+
+
+def parse_day(raw: str, name: str, *, end: bool) -> datetime:
+    """A UTC date (``2026-03-01``, the whole day) or ISO 8601 time as an aware datetime."""
+    text = raw.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            day = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), tzinfo=UTC)
+            return day + timedelta(days=1, seconds=-1) if end else day
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidArgumentError(f"{name} must be a date like 2026-03-01 (UTC), got {raw!r}") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class AttachmentFinder:
+    """Runs ``attachment_search`` per notebook in scope and keeps the hits it can place by identity."""
+
+    def __init__(self, source: Source, scope: Scope, links: Links, searcher: Searcher) -> None:
+        self._source = source
+        self._scope = scope
+        self._links = links
+        self._searcher = searcher
+
+    async def search(
+        self,
+        terms: str | None = None,
+        extension: str | None = None,
+        begin_date: str | None = None,
+        end_date: str | None = None,
+        nbid: str | None = None,
+        limit: int = 20,
+    ) -> tuple[Rendered, dict[str, object]]:
+        """The answer, and facts for the audit line (hits shown and withheld)."""
+        terms = " ".join((terms or "").split())
+        if len(terms) > MAX_TERMS_CHARS:
+            raise InvalidArgumentError(f"terms must be at most {MAX_TERMS_CHARS} characters, got {len(terms)}")
+        if not 1 <= limit <= MAX_RESULTS:
+            raise InvalidArgumentError(f"limit must be between 1 and {MAX_RESULTS}, got {limit}")
+        extensions = parse_extensions(extension or "")
+        begin = parse_day(begin_date, "begin_date", end=False) if begin_date else None
+        end = parse_day(end_date, "end_date", end=True) if end_date else None
+        if begin and end and begin > end:
+            raise InvalidArgumentError("begin_date must not be after end_date")
+        if nbid is not None:
+            targets: list[str | None] = [self._scope.notebook(nbid).id]
+        elif self._scope.folder is not None or len(self._scope.notebooks) == 1:
+            targets = [nb.id for nb in self._scope.notebooks]
+        else:
+            targets = [None]
+        hits: list[dict[str, Any]] = []
+        withheld = 0
+        placed: dict[str, list[Located]] = {}
+        for target in targets:
+            results = await self._source.attachment_search(
+                terms=terms,
+                extension=",".join(extensions),
+                nbid=target,
+                max_to_return=min(5_000, limit * 3),
+                begin_date=iso(begin) or "",
+                end_date=iso(end) or "",
+            )
+            for entry in results.entries:
+                # LabArchives decides the dates; this check keeps the answer to what was asked even if
+                # its reading of begin_date/end_date differs (§6.5 does not document the format).
+                stamp = entry.updated_at
+                if (begin and stamp and stamp < begin) or (end and stamp and stamp > end):
+                    continue
+                if len(hits) >= limit:
+                    break
+                hit = await self._searcher.place(entry, target, placed)
+                if hit is None:
+                    withheld += 1
+                else:
+                    hits.append(self._hit_data(hit.located, hit.entry))
+        return self._render(terms, extensions, begin, end, limit, hits), {"hits": len(hits), "withheld": withheld}
+
+    def _hit_data(self, located: Located, entry: Entry) -> dict[str, Any]:
+        nbid, page_id = located.notebook.id, located.node.tree_id
+        return {
+            "notebook_id": nbid,
+            "notebook_name": located.notebook.name,
+            "folder_path": located.folder_path,
+            "page_title": located.node.display_text,
+            "page_id": page_id,
+            "entry_id": entry.eid,
+            "filename": entry.attach_file_name,
+            "size": entry.attach_file_size,
+            "content_type": entry.attach_content_type,
+            "caption": entry.caption,
+            "updated_at": iso(entry.updated_at),
+            "link": self._links.page(nbid, page_id),
+            "uri": uris.attachment_uri(nbid, page_id, entry.eid),
+        }
+
+    def _render(
+        self,
+        terms: str,
+        extensions: tuple[str, ...],
+        begin: datetime | None,
+        end: datetime | None,
+        limit: int,
+        hits: list[dict[str, Any]],
+    ) -> Rendered:
+        asked = [f"terms {terms!r}"] if terms else []
+        asked += [f"extension {','.join(extensions)}"] if extensions else []
+        asked += [f"updated from {iso(begin)}"] if begin else []
+        asked += [f"updated until {iso(end)}"] if end else []
+        lines = [f"# Attachments: {'; '.join(asked) or 'all'}", "", f"{len(hits)} file(s)."]
+        for n, hit in enumerate(hits, 1):
+            where = " / ".join(p for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
+            size = format_size(hit["size"]) if hit["size"] is not None else "size unknown"
+            lines += [
+                "",
+                f"{n}. **{hit['filename']}** ({size}, {hit['content_type'] or 'type unknown'}), "
+                f"updated {hit['updated_at'] or '?'}",
+                f"   {where} — page id `{hit['page_id']}`, entry id `{hit['entry_id']}` — {hit['link']}",
+            ]
+            if hit["caption"]:
+                lines.append(f"   caption: {' '.join(hit['caption'].split())[:300]}")
+        if hits:
+            lines += ["", "Read one with get_attachment(notebook_id, page_id, entry_id)."]
+        if len(hits) == limit:
+            lines += [
+                "",
+                f"There may be more: narrow the search (extension, dates, terms) or raise limit (<= {MAX_RESULTS}).",
+            ]
+        structured = {
+            "terms": terms or None,
+            "extensions": list(extensions),
+            "begin_date": iso(begin),
+            "end_date": iso(end),
+            "limit": limit,
+            "results": hits,
+        }
+        return Rendered("\n".join(lines), structured)

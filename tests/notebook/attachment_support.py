@@ -1,0 +1,41 @@
+"""A notebook service over the real client and the demo fake on loopback, and a finder for its attachments."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from labmcp.config import HTTPSettings, LogSettings, OutputSettings, ScopeSettings, Settings
+from labmcp.fake import FakeLabArchives
+from labmcp.labarchives.client import open_client
+from labmcp.labarchives.models import PART_ATTACHMENT
+from labmcp.notebook.service import NotebookService
+from labmcp.observe import NullObserver
+from labmcp.runner import build_service
+from tests.conftest import client_settings
+
+
+@asynccontextmanager
+async def demo_service(
+    fake: FakeLabArchives, scope: ScopeSettings | None = None, **output: Any
+) -> AsyncIterator[NotebookService]:
+    """The service the server would build for the demo user, with default settings unless overridden."""
+    labarchives = client_settings(fake)
+    settings = Settings(labarchives, scope or ScopeSettings(), LogSettings(), HTTPSettings(), OutputSettings(**output))
+    async with open_client(labarchives, NullObserver()) as client:
+        yield await build_service(settings, labarchives, client)
+
+
+async def find_files(service: NotebookService) -> dict[str, tuple[str, str, str]]:
+    """file name -> (notebook id, page id, entry id) of every attachment in scope."""
+    found: dict[str, tuple[str, str, str]] = {}
+    for nb in service.scope.notebooks:
+        async for located in service.scope.walk(nb.id):
+            if not located.node.is_page:
+                continue
+            read = await service.read_page(nb.id, located.node.tree_id)
+            for entry in read.structured["entries"]:
+                if entry["part_type"] == PART_ATTACHMENT and entry["filename"]:
+                    found[entry["filename"]] = (nb.id, located.node.tree_id, entry["entry_id"])
+    return found

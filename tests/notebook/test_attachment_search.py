@@ -1,0 +1,61 @@
+"""search_attachments over the real client and the demo fake (§6.5 attachment_search): extension, dates
+and terms; hits placed in scope by identity; Inbox and out-of-scope files withheld."""
+
+from __future__ import annotations
+
+import pytest
+
+from labmcp.config import ScopeSettings
+from labmcp.errors import InvalidArgumentError
+from labmcp.fake import FakeLabArchives
+from labmcp.fake.demo import DEFAULT_NOTEBOOK
+from tests.notebook.attachment_support import demo_service, find_files
+
+
+async def test_plate_reader_exports_from_march_are_found_with_ids_and_links(fake: FakeLabArchives) -> None:
+    async with demo_service(fake) as service:
+        found = await service.search_attachments(
+            extension="xlsx,csv", begin_date="2026-03-01", end_date="2026-03-31", terms="plate reader"
+        )
+        results = found.structured["results"]
+        assert [r["filename"] for r in results] == ["elisa_A450_2026-03-12.xlsx"]
+        hit = results[0]
+        files = await find_files(service)
+        assert (hit["notebook_id"], hit["page_id"], hit["entry_id"]) == files["elisa_A450_2026-03-12.xlsx"]
+        assert hit["link"].endswith(hit["page_id"].replace("=", "%3D").replace("+", "%2B").replace("/", "%2F"))
+        assert hit["entry_id"] in found.markdown and hit["updated_at"].startswith("2026-03-12")
+        read = await service.get_attachment(hit["notebook_id"], hit["page_id"], hit["entry_id"])
+        assert read.rendered.structured["format"] == "xlsx"
+
+
+async def test_extension_and_dates_filter_and_the_inbox_is_withheld(fake: FakeLabArchives) -> None:
+    async with demo_service(fake) as service:
+        pdfs = await service.search_attachments(extension=".PDF")
+        names = {r["filename"] for r in pdfs.structured["results"]}
+        assert names == {"p53_densitometry.pdf", "ponceau_scan.pdf"}  # scan_0001.pdf sits in the Inbox
+        january = await service.search_attachments(begin_date="2026-01-01", end_date="2026-01-31")
+        assert "elisa_A450_2026-03-12.xlsx" not in {r["filename"] for r in january.structured["results"]}
+        assert all(r["updated_at"] < "2026-02" for r in january.structured["results"])
+
+
+async def test_a_folder_scope_shows_only_files_below_it(fake: FakeLabArchives) -> None:
+    scope = ScopeSettings(notebook_name=DEFAULT_NOTEBOOK, folder_path="Projects/CRISPR knock-out of TP53/Cloning")
+    async with demo_service(fake, scope=scope) as service:
+        found = await service.search_attachments(extension="pdf,xlsx,csv,pptx,docx")
+        names = {r["filename"] for r in found.structured["results"]}
+        assert names == {"elisa_A450_2026-03-12.xlsx", "plate_reader_A450.csv"}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"extension": "x/y"}, "extension must be file extensions"),
+        ({"begin_date": "March"}, "begin_date must be a date"),
+        ({"begin_date": "2026-04-01", "end_date": "2026-03-01"}, "begin_date must not be after end_date"),
+        ({"limit": 101}, "limit must be between 1 and 100"),
+    ],
+)
+async def test_wrong_arguments_are_named(fake: FakeLabArchives, args: dict[str, object], message: str) -> None:
+    async with demo_service(fake) as service:
+        with pytest.raises(InvalidArgumentError, match=message):
+            await service.search_attachments(**args)  # type: ignore[arg-type]
