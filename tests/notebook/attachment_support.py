@@ -31,11 +31,12 @@ async def find_files(service: NotebookService) -> dict[str, tuple[str, str, str]
     """file name -> (notebook id, page id, entry id) of every attachment in scope."""
     found: dict[str, tuple[str, str, str]] = {}
     for nb in service.scope.notebooks:
-        async for located in service.scope.walk(nb.id):
-            if not located.node.is_page:
+        listing = await service.browse(nb.id, None, depth=5)
+        for item in listing.structured["items"]:
+            if item["kind"] != "page":
                 continue
-            read = await service.read_page(nb.id, located.node.tree_id)
+            read = await service.read_page(nb.id, item["id"])
             for entry in read.structured["entries"]:
                 if entry["part_type"] == PART_ATTACHMENT and entry["filename"]:
-                    found[entry["filename"]] = (nb.id, located.node.tree_id, entry["entry_id"])
+                    found[entry["filename"]] = (nb.id, item["id"], entry["entry_id"])
     return found
