@@ -28,7 +28,14 @@ async def test_every_tool_in_both_protocol_eras(fake: Any, mode: str) -> None:
     with trio.fail_after(60):
         async with stdio_client(server_env(fake), mode=mode) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
-            assert set(tools) >= {"list_notebooks", "browse_notebook", "read_page", "search", "get_attachment"}
+            assert set(tools) >= {
+                "list_notebooks",
+                "browse_notebook",
+                "read_page",
+                "search",
+                "search_attachments",
+                "get_attachment",
+            }
             assert all(t.annotations and t.annotations.read_only_hint for t in tools.values())
             nbid, pages = await _first_pages(client)
             assert pages
@@ -37,6 +44,9 @@ async def test_every_tool_in_both_protocol_eras(fake: Any, mode: str) -> None:
             assert "UNTRUSTED" in read["content"]
             found = await client.call_tool("search", {"query": "protocol", "limit": 5})
             assert not found.is_error, text_of(found)
+            files = await client.call_tool("search_attachments", {"extension": "pdf", "terms": "densitometry"})
+            assert not files.is_error, text_of(files)
+            assert [r["filename"] for r in structured(files)["results"]] == ["p53_densitometry.pdf"]
 
 
 async def test_page_provenance_and_continuation_reassemble_a_long_page(fake: Any) -> None:
