@@ -63,7 +63,7 @@ def test_entries_of_a_page_have_the_right_types_and_content(session: object) -> 
     page = user.notebooks[DEFAULT_NOTEBOOK].traverse(SCREEN).as_page()
     entries = list(page.entries)
     assert isinstance(entries[0], TextEntry) and "412&nbsp;bp" in entries[0].content
-    assert [type(e) for e in entries[1:]] == [AttachmentEntry] * 4
+    assert [type(e) for e in entries[1:]] == [AttachmentEntry] * 6  # gel, CSV, TSV, XLSX, legacy XLS, JSON
     log = user.notebooks[DEFAULT_NOTEBOOK].traverse("Projects/細胞培養/HEK293T passage log").as_page()
     kinds = [type(e) for e in log.entries]
     assert len(kinds) == 120 and kinds[0] is HeaderEntry and kinds[1] is PlainTextEntry
