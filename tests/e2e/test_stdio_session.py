@@ -35,6 +35,7 @@ async def test_every_tool_in_both_protocol_eras(fake: Any, mode: str) -> None:
                 "search",
                 "search_attachments",
                 "get_attachment",
+                "recent_changes",
             }
             assert all(t.annotations and t.annotations.read_only_hint for t in tools.values())
             nbid, pages = await _first_pages(client)
@@ -149,7 +150,7 @@ async def test_attachments_of_each_kind_reach_the_model(fake: Any) -> None:
             links = [b for b in legacy.content if isinstance(b, types.ResourceLink)]
             assert structured(legacy)["returned"] == "link" and links
             blob = (await client.read_resource(links[0].uri)).contents[0]
-            assert isinstance(blob, types.BlobResourceContents) and blob.mime_type == "application/vnd.ms-excel"
+            assert isinstance(blob, types.BlobResourceContents) and blob.mime_type == "application/x-ole-storage"
             assert base64.b64decode(blob.blob).startswith(b"\xd0\xcf\x11\xe0")
 
 

@@ -7,8 +7,8 @@ is the first row that has the most common number of fields; rows before it are c
 from __future__ import annotations
 
 import csv
-import io
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,18 +39,48 @@ def delimiter_for(filename: str, content_type: str) -> str | None:
     return None
 
 
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (with their ends), without a list or a copy of the whole text."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _rows(text: str, delimiter: str) -> Iterator[list[str]]:
+    return (row for row in csv.reader(_lines(text), delimiter=delimiter) if any(f.strip() for f in row))
+
+
 def preview(text: str, delimiter: str, limit: int = PREVIEW_ROWS) -> Preview | None:
-    """The preview of a delimited text, or None when it does not parse as such (a field over csv's limit)."""
+    """The preview of a delimited text, or None when it does not parse as such (a field over csv's limit).
+
+    Two streaming passes (field counts, then header and rows), so memory does not grow with the file.
+    """
     try:
-        rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(f.strip() for f in row)]
+        widths = Counter(len(row) for row in _rows(text, delimiter))
+        if not widths:
+            return None
+        width = widths.most_common(1)[0][0]
+        header: list[str] | None = None
+        preamble, count = 0, 0
+        first: list[list[str]] = []
+        for row in _rows(text, delimiter):
+            if header is None:
+                if len(row) == width:
+                    header = row
+                else:
+                    preamble += 1
+                continue
+            count += 1
+            if len(first) < limit:
+                first.append(row)
     except csv.Error:
         return None
-    if not rows:
+    if header is None:  # unreachable (a row of the most common width exists); keeps the type checker sure
         return None
-    width = Counter(len(r) for r in rows).most_common(1)[0][0]
-    start = next(i for i, r in enumerate(rows) if len(r) == width)
-    header = [h.strip() for h in rows[start]][:MAX_PREVIEW_COLUMNS]
-    data = rows[start + 1 :]
-    lines = [table_head(header)]
-    lines += [table_row([*(r[: len(header)]), *[""] * (len(header) - len(r))]) for r in data[:limit]]
-    return Preview(tuple(h.strip() for h in rows[start]), len(data), start, "\n".join(lines))
+    shown = [h.strip() for h in header][:MAX_PREVIEW_COLUMNS]
+    lines = [table_head(shown)]
+    lines += [table_row([*(r[: len(shown)]), *[""] * (len(shown) - len(r))]) for r in first]
+    return Preview(tuple(h.strip() for h in header), count, preamble, "\n".join(lines))
