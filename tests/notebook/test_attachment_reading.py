@@ -12,7 +12,6 @@ from labmcp.errors import ExtractionError, InvalidArgumentError
 from labmcp.fake import FakeLabArchives, demo_files, demo_office
 from tests.notebook.attachment_support import demo_service, find_files
 
-
 FRAMED = re.compile(r"<<<UNTRUSTED NOTEBOOK CONTENT (\w+) .*?>>>\n(.*)\n<<<END UNTRUSTED NOTEBOOK CONTENT \1>>>", re.S)
 """The frame as the assistant reads it: content between a start and an end marker with the same nonce."""
 
