@@ -33,10 +33,10 @@ class Limits:
     max_unzipped_bytes: int = 96 * 1024 * 1024
     max_pages: int = 500
     max_page_content_bytes: int = 4 * 1024 * 1024
-    max_stream_bytes: int = 16 * 1024 * 1024
-    max_text_chars: int = 2_000_000
+    max_stream_bytes: int = 8 * 1024 * 1024
+    max_text_chars: int = 1_000_000
     max_columns: int = 50
-    max_cells: int = 200_000
+    max_cells: int = 100_000
     max_sheets: int = 100
     max_slides: int = 500
     max_xml_depth: int = 200
