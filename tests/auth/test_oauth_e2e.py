@@ -121,9 +121,9 @@ async def test_sdk_oauth_client_signs_in_uses_and_refreshes_its_token(
         assert secret not in log
 
 
-@pytest.mark.parametrize("stateless", ["false", "true"])
+@pytest.mark.parametrize(("stateless", "mode"), [("false", "legacy"), ("true", "legacy"), ("true", "2026-07-28")])
 async def test_two_users_through_one_server_each_see_only_their_own_notebooks(
-    institution_fake: FakeLabArchives, tmp_path: Path, stateless: str
+    institution_fake: FakeLabArchives, tmp_path: Path, stateless: str, mode: str
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -131,8 +131,8 @@ async def test_two_users_through_one_server_each_see_only_their_own_notebooks(
     with trio.fail_after(240):
         async with (
             replica(env, port),
-            oauth_client(url + "/mcp", browser_for(0)) as alice,
-            oauth_client(url + "/mcp", browser_for(1)) as bob,
+            oauth_client(url + "/mcp", browser_for(0), mode=mode) as alice,
+            oauth_client(url + "/mcp", browser_for(1), mode=mode) as bob,
         ):
             # Interleaved on purpose: the second user's first calls come after the first user's cache is warm.
             alice_saw, alice_nbs = await everything_seen(alice, person(0))
