@@ -6,11 +6,12 @@ other requests in flight <= the container's limit. The factors are the ones `mak
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from labmcp.config import load
-from tests.k8s.test_manifests import config_data, secret_template, server_container
+from tests.k8s.test_manifests import pod_env, server_container
 from tests.k8s.tools import OVERLAYS, documents
 
 MIB = 1024 * 1024
@@ -30,11 +31,10 @@ def _mib(quantity: str) -> float:
 
 
 @pytest.mark.parametrize("overlay", [*OVERLAYS, "sidecar"])
-def test_overlay_settings_fit_their_memory_limit(overlay: str) -> None:
+def test_overlay_settings_fit_their_memory_limit(overlay: str, tmp_path: Path) -> None:
     docs = documents(overlay)
     container = server_container(docs)
-    env = {**config_data(docs), **{k: f"test-{k.lower()}" for k in secret_template()["stringData"]}}
-    settings = load(container["args"], env)
+    settings = load(container["args"], pod_env(overlay, docs, tmp_path))
     limit = _mib(container["resources"]["limits"]["memory"])
     la, out, http = settings.labarchives, settings.output, settings.http
     heavy = max(XML_FACTOR * la.max_response_bytes, DOWNLOAD_FACTOR * la.max_download_bytes) / MIB
