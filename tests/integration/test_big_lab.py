@@ -22,6 +22,7 @@ from labmcp.config import OutputSettings, ScopeSettings
 from labmcp.errors import InvalidArgumentError, NotFoundError
 from labmcp.labarchives.client import open_client
 from labmcp.labarchives.models import ROOT_TREE_ID
+from labmcp.labarchives.quota import request_scope
 from labmcp.notebook.links import Links
 from labmcp.notebook.placement import PlacementIndex
 from labmcp.notebook.scope import resolve_scope
@@ -48,9 +49,9 @@ async def lab(lab_template: biglab.BigLab, nursery: trio.Nursery) -> AsyncIterat
 
 
 @asynccontextmanager
-async def service(lab: biglab.BigLab, **scope: Any) -> AsyncIterator[NotebookService]:
+async def service(lab: biglab.BigLab, max_calls: int = 100, **scope: Any) -> AsyncIterator[NotebookService]:
     """A cold service against the lab: new client (empty caches), new placement index."""
-    settings = client_settings(lab.fake, uid=biglab.UID, user=None, token=None)
+    settings = client_settings(lab.fake, uid=biglab.UID, user=None, token=None, max_calls_per_request=max_calls)
     async with open_client(settings, NullObserver()) as client:
         await client.start()
         index = PlacementIndex(settings.cache_ttl, 8 * 1024 * 1024, trio.current_time)
@@ -339,3 +340,24 @@ async def test_an_upstream_entry_url_is_never_printed(lab: biglab.BigLab) -> Non
             assert "javascript" not in answer.markdown.lower() and "javascript" not in repr(answer.structured).lower()
     finally:
         lab.store.web_url = saved
+
+
+async def test_a_search_at_the_per_request_call_limit_answers_with_what_it_proved(lab: biglab.BigLab) -> None:
+    """LABARCHIVES_MAX_CALLS_PER_REQUEST stops an answer, not the search: the cursor goes on from there."""
+    top = lab.top("Folder 0000")
+    pages = [p for p in lab.deepest_pages() if lab.store.path_names(p)[0] == top.display_text][::40][:6]
+    eids = lab.add_word(pages, "tamarin")
+    async with service(lab, max_calls=12, notebook_id=lab.nbid, folder_path=top.display_text) as svc:
+        shown: list[str] = []
+        cursor = None
+        for answers in range(1, 11):  # noqa: B007  # counted: the limit must have cut at least one answer
+            calls = Calls(lab)
+            with request_scope():
+                answer = await svc.search("tamarin", limit=50, cursor=cursor)
+            assert int(calls) <= 12
+            shown += [h["entry_id"] for h in answer.structured["results"]]
+            cursor = answer.structured["next_cursor"]
+            if answer.structured["complete"]:
+                break
+        assert shown == eids and cursor is None
+        assert answers > 1
