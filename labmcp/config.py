@@ -157,6 +157,8 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     transport: Transport = "stdio"
     request_timeout: float = 120.0
+    subscription_interval: float = 0.0
+    """Seconds between polls of LabArchives' change feed for resource subscriptions; 0 = no subscriptions."""
     server_name: str = "labmcp"
     server_version: str = __version__
     demo: bool = False
@@ -234,6 +236,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("--max-image-side", "LABMCP_MAX_IMAGE_SIDE", "widest or tallest image returned inline, pixels", "8000"),
     Option("--max-depth", "LABMCP_MAX_DEPTH", "deepest browse_notebook depth allowed", "5"),
     Option("--tools", "LABMCP_TOOLS", "comma list of tools to offer, or of -tool entries to hide; default all"),
+    Option(
+        "--subscription-interval",
+        "LABMCP_SUBSCRIPTION_INTERVAL",
+        "seconds between change-feed polls for resource subscriptions (>= 1); 0 = subscriptions off",
+        "0",
+    ),
     Option("--log-level", "LABARCHIVES_LOG_LEVEL", "DEBUG, INFO, WARNING, ERROR or CRITICAL", "INFO"),
     Option("--log-file", "LABARCHIVES_LOG_FILE", "also log to this file, rotated by size"),
     Option("--log-max-bytes", "LABARCHIVES_LOG_MAX_BYTES", "rotate the log file at this size", "10485760"),
@@ -448,10 +456,21 @@ def load(argv: Sequence[str], environ: Mapping[str, str], *, demo_base: str | No
         auth=auth,
         transport="http" if transport == "http" else "stdio",
         request_timeout=raw.number("request_timeout", 0.001),
+        subscription_interval=_interval(raw),
         server_name=raw.text("server_name") or "labmcp",
         server_version=raw.text("server_version") or __version__,
         demo=demo,
     )
+
+
+def _interval(raw: _Raw) -> float:
+    """0 (off) or at least 1 s: a poll is one LabArchives call per notebook, in the same pacer."""
+    value = raw.number("subscription_interval")
+    if 0 < value < 1:
+        raise ConfigError(
+            f"{raw.origin['subscription_interval']} must be 0 (off) or at least 1 second, got {value:g}"
+        )
+    return value
 
 
 def _labarchives(raw: _Raw, no_user: bool, demo_base: str | None) -> LabArchivesSettings:

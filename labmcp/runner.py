@@ -18,6 +18,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
@@ -40,6 +41,7 @@ from labmcp.observe import NullObserver, Observer
 from labmcp.server.app import TEMPLATES, build_server
 from labmcp.server.deadline import Deadlines
 from labmcp.server.prompts import prompt_list
+from labmcp.server.subscriptions import Subscriptions, watch
 from labmcp.server.tools import TOOLS, ToolLimits, enabled_tools
 
 if TYPE_CHECKING:
@@ -272,6 +274,7 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
             if runtime.readiness is not None:
                 nursery.start_soon(_watch_upstream, runtime, client)
 
+        subscriptions = Subscriptions() if settings.subscription_interval > 0 else None
         server = build_server(
             lambda ctx: gate.get(),
             name=settings.server_name,
@@ -279,8 +282,22 @@ async def _serve(runtime: Runtime, labarchives: LabArchivesSettings, limits: Too
             limits=limits,
             observer=runtime.observer,
             deadlines=runtime.deadlines,
+            subscriptions=subscriptions,
         )
         nursery.start_soon(start)
+        if subscriptions is not None:
+
+            def upstream_now() -> datetime:
+                return datetime.now(UTC) + timedelta(milliseconds=client.clock_offset_ms)
+
+            nursery.start_soon(
+                watch,
+                gate.get,
+                subscriptions,
+                settings.subscription_interval,
+                upstream_now,
+                not settings.scope.restricted,
+            )
         runtime.serving = True
         if settings.transport == "http":
             from labmcp.transports.http import serve_http  # noqa: PLC0415  # HTTP stack only when used

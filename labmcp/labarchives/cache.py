@@ -121,6 +121,13 @@ class ByteCache:
         else:
             self._pins.pop(key, None)
 
+    def forget(self, match: Callable[[Hashable], bool]) -> int:
+        """Drop every entry whose key ``match``es (what LabArchives reports changed); returns how many."""
+        doomed = [key for key in self._items if match(key)]
+        for key in doomed:
+            self._drop(key)
+        return len(doomed)
+
     def clear(self) -> None:
         self._items.clear()
         self.bytes = 0

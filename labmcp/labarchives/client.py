@@ -285,6 +285,20 @@ class LabArchivesClient:
     def recall(self, key: tuple[Hashable, ...]) -> object | None:
         return self.cache.get(("memo", *key))
 
+    def forget_notebooks(self) -> None:
+        self.cache.forget(lambda key: key == ("user",))
+
+    def forget_page(self, nbid: str, page_id: str) -> int:
+        """Drop a changed page's cached entries and whatever was derived from them (memo keys that
+        name the page right after their kind, e.g. a rendered page), so the next read is fresh."""
+
+        def stale(key: Hashable) -> bool:
+            if not isinstance(key, tuple):
+                return False
+            return key[:3] == ("page", nbid, page_id) or (key[:1] == ("memo",) and key[2:4] == (nbid, page_id))
+
+        return self.cache.forget(stale)
+
     # --- search ---------------------------------------------------------------------------------
 
     async def entry_search(

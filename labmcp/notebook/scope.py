@@ -83,6 +83,12 @@ class Source(Protocol):
         end_date: str = "",
     ) -> SearchResults: ...
 
+    def forget_page(self, nbid: str, page_id: str) -> int:
+        """Drop what is cached of a page LabArchives reports changed."""
+
+    def forget_notebooks(self) -> None:
+        """Drop the cached notebook list, so the next ``notebooks()`` asks LabArchives."""
+
 
 @dataclass(frozen=True, slots=True)
 class Located:
@@ -124,10 +130,14 @@ class Scope:
         notebooks: tuple[NotebookRef, ...],
         folder: FolderScope | None,
         index: PlacementIndex | None = None,
+        *,
+        restricted: bool = True,
     ) -> None:
         self._source = source
         self._notebooks = {nb.id: nb for nb in notebooks}
         self.folder = folder
+        self.restricted = restricted
+        """False when the settings name no notebook: the scope is every notebook the user can read."""
         self.index = (
             index if index is not None else PlacementIndex(300.0, ScopeSettings().placement_bytes, trio.current_time)
         )
@@ -135,6 +145,11 @@ class Scope:
     @property
     def notebooks(self) -> tuple[NotebookRef, ...]:
         return tuple(self._notebooks.values())
+
+    def replace_notebooks(self, notebooks: tuple[NotebookRef, ...]) -> None:
+        """An unrestricted scope follows the user's notebook list as LabArchives reports it now."""
+        if not self.restricted:
+            self._notebooks = {nb.id: nb for nb in notebooks}
 
     def notebook(self, nbid: str) -> NotebookRef:
         """The notebook if it is in scope, else the not-found error."""
@@ -370,7 +385,7 @@ async def resolve_scope(source: Source, settings: ScopeSettings, index: Placemen
     ConfigError, so a typo stops the server instead of silently widening or emptying the scope."""
     notebooks = _pick_notebook(await source.notebooks(), settings)
     if not settings.folder_path:
-        return Scope(source, notebooks, None, index)
+        return Scope(source, notebooks, None, index, restricted=settings.restricted)
     nb = notebooks[0]
     parent: str = ROOT_TREE_ID
     folders: tuple[str, ...] = ()

@@ -268,6 +268,18 @@ class NotebookService:
         self._audit("search", notebook=nbid, page=page, hits=len(answer.structured["results"]))
         return answer
 
+    def forget_page(self, nbid: str, page_id: str) -> None:
+        """LabArchives reports the page changed: its cached entries and rendering are dropped."""
+        self._source.forget_page(nbid, page_id)
+
+    async def refresh_notebooks(self) -> tuple[NotebookRef, ...]:
+        """Re-read the notebook list when the scope is every notebook of the user (else it is fixed)."""
+        if self.scope.restricted:
+            return self.scope.notebooks
+        self._source.forget_notebooks()
+        self.scope.replace_notebooks(await self._source.notebooks())
+        return self.scope.notebooks
+
     async def recent_changes(self, since: str, nbid: str | None = None) -> Rendered:
         """Entries changed since a time, in scope only, grouped by page (see ``labmcp.notebook.changes``)."""
         answer = await self.changes.recent_changes(since, nbid)

@@ -29,6 +29,7 @@ from labmcp.server.deadline import Deadlines, RequestTimeoutError
 from labmcp.server.errors import rpc_error, tool_error
 from labmcp.server.icons import server_icons
 from labmcp.server.progress import progress_for
+from labmcp.server.subscriptions import Subscriptions, page_of
 from labmcp.server.tools import ToolLimits, call_tool, tool_list
 
 log = logging.getLogger("labmcp.server")
@@ -102,7 +103,7 @@ def _check_encodable(result: object) -> None:
         raise MCPError(code=types.INTERNAL_ERROR, message="internal error: the answer could not be encoded") from None
 
 
-def build_server(
+def build_server(  # noqa: PLR0915 - one closure per MCP method, kept side by side
     get_service: Callable[[Ctx], Awaitable[NotebookService]],
     *,
     name: str,
@@ -110,6 +111,7 @@ def build_server(
     limits: ToolLimits,
     observer: RequestObserver | None = None,
     deadlines: Deadlines | None = None,
+    subscriptions: Subscriptions | None = None,
 ) -> Server[Any]:
     """A ready-to-run MCP server over the notebook service that ``get_service(ctx)`` yields.
 
@@ -143,6 +145,8 @@ def build_server(
     async def on_list_resources(ctx: Ctx, params: types.PaginatedRequestParams | None) -> types.ListResourcesResult:
         async def work() -> types.ListResourcesResult:
             service = await get_service(ctx)
+            if subscriptions is not None:
+                subscriptions.listed(ctx.session)
             resources = [
                 types.Resource(
                     uri=uris.NOTEBOOKS_URI,
@@ -225,6 +229,8 @@ def build_server(
 
         return await _observed(obs, cutoffs, "completion/complete", params.argument.name, work)
 
+    handlers = {} if subscriptions is None else _subscription_handlers(get_service, obs, cutoffs, subscriptions)
+
     return Server(
         name,
         version=version,
@@ -239,7 +245,41 @@ def build_server(
         on_list_prompts=on_list_prompts,
         on_get_prompt=on_get_prompt,
         on_completion=on_completion,
+        **handlers,
     )
+
+
+def _subscription_handlers(
+    get_service: Callable[[Ctx], Awaitable[NotebookService]],
+    obs: RequestObserver,
+    cutoffs: Deadlines,
+    watching: Subscriptions,
+) -> dict[str, Any]:
+    """``resources/subscribe`` (page URIs in scope only; anything else answers like a missing page) and
+    ``resources/unsubscribe``; the watcher in ``labmcp.server.subscriptions`` sends the updates."""
+
+    async def on_subscribe(ctx: Ctx, params: types.SubscribeRequestParams) -> types.EmptyResult:
+        uri = str(params.uri)
+
+        async def work() -> types.EmptyResult:
+            try:
+                page = page_of(uri)
+                service = await get_service(ctx)
+                await service.scope.locate(page.notebook_id, page.page_id, kind="page")  # in scope, or not found
+            except trio.Cancelled:
+                raise
+            except Exception as exc:
+                raise rpc_error(exc) from None
+            watching.subscribe(ctx.session, uri)
+            return types.EmptyResult()
+
+        return await _observed(obs, cutoffs, "resources/subscribe", _template_of(uri), work)
+
+    async def on_unsubscribe(ctx: Ctx, params: types.UnsubscribeRequestParams) -> types.EmptyResult:
+        watching.unsubscribe(ctx.session, str(params.uri))
+        return types.EmptyResult()
+
+    return {"on_subscribe_resource": on_subscribe, "on_unsubscribe_resource": on_unsubscribe}
 
 
 def _template_of(uri: str) -> str:
