@@ -467,9 +467,7 @@ def _interval(raw: _Raw) -> float:
     """0 (off) or at least 1 s: a poll is one LabArchives call per notebook, in the same pacer."""
     value = raw.number("subscription_interval")
     if 0 < value < 1:
-        raise ConfigError(
-            f"{raw.origin['subscription_interval']} must be 0 (off) or at least 1 second, got {value:g}"
-        )
+        raise ConfigError(f"{raw.origin['subscription_interval']} must be 0 (off) or at least 1 second, got {value:g}")
     return value
 
 
