@@ -164,6 +164,13 @@ def test_environments_use_the_global_variables_and_every_one_of_them() -> None:
         assert required <= set(example), f"{env}/example.tfvars misses {required - set(example)}"
 
 
+@pytest.mark.parametrize("module", [ECS, RDS], ids=lambda p: p.name)
+def test_every_module_variable_is_used_by_the_module(module: Path) -> None:
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sorted(module.glob("*.tf")))
+    unused = {name for name in blocks(module, "variable") if f"var.{name}" not in text}
+    assert not unused, f"{module.name}: unused variables {sorted(unused)}"
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_module_calls_pass_every_required_input_and_nothing_unknown(env: str) -> None:
     for name, call in blocks(ENVIRONMENTS / env, "module").items():
