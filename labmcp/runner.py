@@ -366,6 +366,7 @@ async def _serve_oauth(runtime: Runtime, labarchives: LabArchivesSettings, limit
             version=settings.server_version,
             limits=limits,
             observer=runtime.observer,
+            deadlines=runtime.deadlines,
         )
         nursery.start_soon(start)
         runtime.serving = True
