@@ -422,6 +422,17 @@ class NotebookService:
             return None
         return replace(thumb, content_type=mime)
 
+    async def attachment_markdown(self, nbid: str, page_id: str, eid: str) -> str:
+        """The attachment-as-text resource: ``get_attachment``'s first window as Markdown. An image has no
+        text; its answer says so and names the resource that holds its bytes."""
+        answer = await self.get_attachment(nbid, page_id, eid)
+        if answer.image is None:
+            return answer.rendered.markdown
+        return (
+            f"{answer.rendered.markdown}\n\n(This is the text resource: no image content comes with it. The "
+            f"image's bytes are the resource {answer.link.uri}.)"
+        )
+
     async def download(self, nbid: str, page_id: str, eid: str) -> VerifiedFile:
         """An attachment's verified bytes after the scope check: the whole file, or an error when it
         is over the download cap. One download per file version while the cache holds it."""

@@ -20,6 +20,7 @@ NOTEBOOK_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}"
 FOLDER_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}/folders/{folder_id}"
 PAGE_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}/pages/{page_id}"
 ATTACHMENT_TEMPLATE: Final = "labarchives://notebooks/{notebook_id}/pages/{page_id}/attachments/{entry_id}"
+ATTACHMENT_TEXT_TEMPLATE: Final = ATTACHMENT_TEMPLATE + "/text"
 CHANGES_URI: Final = "labarchives://changes"
 CHANGES_TEMPLATE: Final = "labarchives://changes{?since,notebook_id}"
 MAX_URI_CHARS: Final = 4096
@@ -72,7 +73,16 @@ class ChangesURI:
     notebook_id: str | None = None
 
 
-ParsedURI = NotebooksURI | NotebookURI | FolderURI | PageURI | AttachmentURI | ChangesURI
+@dataclass(frozen=True, slots=True)
+class AttachmentTextURI:
+    """An attachment entry read as Markdown (what ``get_attachment`` shows first), for clients that want text."""
+
+    notebook_id: str
+    page_id: str
+    entry_id: str
+
+
+ParsedURI = NotebooksURI | NotebookURI | FolderURI | PageURI | AttachmentURI | AttachmentTextURI | ChangesURI
 
 
 def _q(ident: str) -> str:
@@ -97,6 +107,11 @@ def page_uri(nbid: str, page_id: str) -> str:
 def attachment_uri(nbid: str, page_id: str, eid: str) -> str:
     """The resource URI of an attachment entry."""
     return f"{page_uri(nbid, page_id)}/attachments/{_q(eid)}"
+
+
+def attachment_text_uri(nbid: str, page_id: str, eid: str) -> str:
+    """The resource URI of an attachment entry read as Markdown."""
+    return attachment_uri(nbid, page_id, eid) + "/text"
 
 
 def _has_control(text: str) -> bool:
@@ -162,7 +177,10 @@ def parse_uri(uri: str) -> ParsedURI:
             return PageURI(_decode(nb, "notebook_id"), _decode(page, "page_id"))
         case [nb, "pages", page, "attachments", entry]:
             return AttachmentURI(_decode(nb, "notebook_id"), _decode(page, "page_id"), _decode(entry, "entry_id"))
+        case [nb, "pages", page, "attachments", entry, "text"]:
+            return AttachmentTextURI(_decode(nb, "notebook_id"), _decode(page, "page_id"), _decode(entry, "entry_id"))
     raise InvalidArgumentError(
         "resource URI does not match any labarchives:// template (notebooks, notebooks/{id}, "
-        "notebooks/{id}/folders/{id}, notebooks/{id}/pages/{id}, notebooks/{id}/pages/{id}/attachments/{id})"
+        "notebooks/{id}/folders/{id}, notebooks/{id}/pages/{id}, notebooks/{id}/pages/{id}/attachments/{id}, "
+        "notebooks/{id}/pages/{id}/attachments/{id}/text)"
     )

@@ -49,6 +49,12 @@ TEMPLATES = (
     ("page", uris.PAGE_TEMPLATE, "A page as Markdown with provenance", "text/markdown"),
     ("attachment", uris.ATTACHMENT_TEMPLATE, "The bytes of an attached file", None),
     (
+        "attachment_text",
+        uris.ATTACHMENT_TEXT_TEMPLATE,
+        "An attached file read as Markdown: PDF, Word, Excel, PowerPoint, CSV and text (the first window)",
+        "text/markdown",
+    ),
+    (
         "changes",
         uris.CHANGES_TEMPLATE,
         "Entries changed since a time (ISO-8601 or 7d), by page (Markdown)",
@@ -302,6 +308,8 @@ async def _read(service: NotebookService, uri: str) -> types.ReadResourceResult:
         text = await service.page_markdown(parsed.notebook_id, parsed.page_id)
     elif isinstance(parsed, uris.ChangesURI):
         text = (await service.recent_changes(parsed.since, parsed.notebook_id)).markdown
+    elif isinstance(parsed, uris.AttachmentTextURI):
+        text = await service.attachment_markdown(parsed.notebook_id, parsed.page_id, parsed.entry_id)
     else:
         blob = await service.attachment_blob(parsed.notebook_id, parsed.page_id, parsed.entry_id)
         encoded = base64.b64encode(blob.data).decode("ascii")

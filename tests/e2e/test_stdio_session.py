@@ -101,7 +101,14 @@ async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
             resources = (await client.list_resources()).resources
             assert str(resources[0].uri) == "labarchives://notebooks"
             templates = (await client.list_resource_templates()).resource_templates
-            assert {t.name for t in templates} == {"notebook", "folder", "page", "attachment"}
+            assert {t.name for t in templates} == {
+                "notebook",
+                "folder",
+                "page",
+                "attachment",
+                "attachment_text",
+                "changes",
+            }
             nbid, pages = await _first_pages(client)
             page_uri = pages[0]["uri"]
             contents = (await client.read_resource(page_uri)).contents
@@ -146,6 +153,9 @@ async def test_attachments_of_each_kind_reach_the_model(fake: Any) -> None:
             assert "base64," not in text_of(png)
             pdf = await client.call_tool("get_attachment", args("p53_densitometry.pdf"))
             assert structured(pdf)["format"] == "pdf" and "KO-1 0.04" in text_of(pdf)
+            as_text = (await client.read_resource(structured(pdf)["uri"] + "/text")).contents[0]
+            assert isinstance(as_text, types.TextResourceContents) and as_text.mime_type == "text/markdown"
+            assert "KO-1 0.04" in as_text.text and "## Page 2" in as_text.text
             legacy = await client.call_tool("get_attachment", args("plate_map_2019.xls"))
             links = [b for b in legacy.content if isinstance(b, types.ResourceLink)]
             assert structured(legacy)["returned"] == "link" and links

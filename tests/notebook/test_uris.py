@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from labmcp.errors import InvalidArgumentError
 from labmcp.notebook import uris
 from labmcp.notebook.uris import (
+    AttachmentTextURI,
     AttachmentURI,
     FolderURI,
     NotebooksURI,
     NotebookURI,
     PageURI,
+    attachment_text_uri,
     attachment_uri,
     folder_uri,
     notebook_uri,
@@ -36,6 +38,8 @@ def test_templates_match_the_builders() -> None:
     assert uris.FOLDER_TEMPLATE.format(notebook_id="a", folder_id="b") == folder_uri("a", "b")
     assert uris.ATTACHMENT_TEMPLATE.format(notebook_id="a", page_id="b", entry_id="c") == attachment_uri("a", "b", "c")
     assert uris.NOTEBOOK_TEMPLATE.format(notebook_id="a") == notebook_uri("a")
+    text_template = uris.ATTACHMENT_TEXT_TEMPLATE
+    assert text_template.format(notebook_id="a", page_id="b", entry_id="c") == attachment_text_uri("a", "b", "c")
 
 
 @pytest.mark.parametrize(
@@ -46,6 +50,8 @@ def test_templates_match_the_builders() -> None:
         (folder_uri(NB, "f1"), FolderURI(NB, "f1")),
         (page_uri(NB, PAGE), PageURI(NB, PAGE)),
         (attachment_uri(NB, PAGE, "e/1"), AttachmentURI(NB, PAGE, "e/1")),
+        (attachment_text_uri(NB, PAGE, "e/1"), AttachmentTextURI(NB, PAGE, "e/1")),
+        (attachment_uri(NB, PAGE, "text"), AttachmentURI(NB, PAGE, "text")),
         ("LabArchives://notebooks/a+b", NotebookURI("a+b")),
     ],
 )
@@ -96,6 +102,7 @@ def test_every_builder_round_trips_through_parse(nb: str, page: str, eid: str) -
     assert parse_uri(folder_uri(nb, page)) == FolderURI(nb, page)
     assert parse_uri(page_uri(nb, page)) == PageURI(nb, page)
     assert parse_uri(attachment_uri(nb, page, eid)) == AttachmentURI(nb, page, eid)
+    assert parse_uri(attachment_text_uri(nb, page, eid)) == AttachmentTextURI(nb, page, eid)
 
 
 @given(st.one_of(st.text(max_size=300), st.text(max_size=300).map(lambda s: "labarchives://notebooks/" + s)))
