@@ -21,6 +21,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _ESCAPE = re.compile(r"[\\`*_~<\[\]|(!]|&(?=#?\w+;)")
 _LINE_START = re.compile(r"#{1,6}(?=\s|$)|>|[-+](?=\s|$)|[-=]+\s*$")
 _ORDINAL = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
+_LINE_STARTERS = frozenset("#>-+=0123456789")
 _SPACES = re.compile(r"[ \t\n\f\r]+")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _URL_ESCAPES = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
@@ -65,6 +66,8 @@ def escape_run(text: str) -> str:
 def escape_line_start(line: str) -> str:
     """``line`` (already escaped) made safe as the start of a Markdown line: no heading, quote,
     list item, setext underline or thematic break."""
+    if not line or line[0] not in _LINE_STARTERS:
+        return line
     if _LINE_START.match(line):
         return "\\" + line
     m = _ORDINAL.match(line)

@@ -280,7 +280,10 @@ def render(tokens: list[Token], *, plain: bool = False) -> list[list[str]]:
     ``plain`` says the tokens are all text (the common case), which skips the element machinery.
     """
     if plain:
-        line = escape_line_start(escape_run(_SPACES.sub(" ", "".join(cast("list[str]", tokens))).strip(" ")))
+        text = "".join(cast("list[str]", tokens))
+        if "  " in text or "\n" in text or "\t" in text or "\f" in text:
+            text = _SPACES.sub(" ", text)
+        line = escape_line_start(escape_run(text.strip(" ")))
         return [[line]] if line else []
     _twins(tokens)
     paragraphs: list[list[str]] = [[]]

@@ -124,6 +124,8 @@ def _indent(text: str, first: str, rest: str) -> str:
 
 
 def _int_attr(attrs: list[tuple[str, str | None]], name: str) -> int | None:
+    if not attrs:
+        return None
     value = _attr(attrs, name).strip()
     return min(int(value), 999_999_999) if value.isdigit() and len(value) < 12 else None
 
@@ -410,7 +412,22 @@ class _Converter:
         self._flush()
         if tag not in _SPECIAL_BLOCKS:
             return
-        if tag in _HEADINGS:
+        if tag in ("td", "th", "caption") and self._boxes[-1].kind == "table":
+            table = self._boxes[-1]
+            if tag == "caption":
+                self._push(_Box("caption"))
+                return
+            if table.row is None:
+                table.row = []
+            rowspan = _int_attr(attrs, "rowspan")
+            cell = _Box("cell")
+            cell.header, cell.colspan = tag == "th", _int_attr(attrs, "colspan") or 1
+            cell.rowspan = 1 if rowspan is None else rowspan
+            self._push(cell)
+        elif tag == "tr" and self._boxes[-1].kind == "table":
+            self._end_row()
+            self._boxes[-1].row = []
+        elif tag in _HEADINGS:
             self._heading = int(tag[1])
         elif tag in ("ul", "ol"):
             self._end_implicit_item()
@@ -439,21 +456,6 @@ class _Converter:
             self._push(table)
         elif tag in ("thead", "tbody", "tfoot") and self._boxes[-1].kind == "table":
             self._boxes[-1].head = tag == "thead"
-        elif tag == "tr" and self._boxes[-1].kind == "table":
-            self._end_row()
-            self._boxes[-1].row = []
-        elif tag in ("td", "th", "caption") and self._boxes[-1].kind == "table":
-            table = self._boxes[-1]
-            if tag == "caption":
-                self._push(_Box("caption"))
-                return
-            if table.row is None:
-                table.row = []
-            rowspan = _int_attr(attrs, "rowspan")
-            cell = _Box("cell")
-            cell.header, cell.colspan = tag == "th", _int_attr(attrs, "colspan") or 1
-            cell.rowspan = 1 if rowspan is None else rowspan
-            self._push(cell)
 
     def _end_implicit_item(self) -> None:
         if self._boxes[-1].kind == "item" and self._boxes[-1].marker is None:
@@ -464,7 +466,16 @@ class _Converter:
         if tag not in _SPECIAL_BLOCKS:
             return
         box = self._boxes[-1]
-        if tag in _HEADINGS:
+        if tag in ("td", "th") and box.kind == "cell":
+            self._boxes.pop()
+            table = self._boxes[-1]
+            table.cells += 1
+            if table.cells == 1:
+                table.first_cell = box.blocks
+            text = "\n".join([b.text for b in box.blocks])
+            if table.row is not None:
+                table.row.append(Cell(text, box.colspan, box.rowspan, header=box.header))
+        elif tag in _HEADINGS:
             self._heading = 0
         elif tag == "li" and box.kind == "item" and box.marker is not None:
             self._finish_item()
@@ -484,15 +495,6 @@ class _Converter:
             inner = _join(box.blocks)
             if inner:
                 self._add(_Block("\n".join("> " + line if line else ">" for line in inner.split("\n"))))
-        elif tag in ("td", "th") and box.kind == "cell":
-            self._boxes.pop()
-            table = self._boxes[-1]
-            table.cells += 1
-            if table.cells == 1:
-                table.first_cell = box.blocks
-            text = "\n".join([b.text for b in box.blocks])
-            if table.row is not None:
-                table.row.append(Cell(text, box.colspan, box.rowspan, header=box.header))
         elif tag == "caption" and box.kind == "caption":
             self._boxes.pop()
             self._boxes[-1].blocks.extend(box.blocks)
@@ -553,7 +555,10 @@ class _Converter:
 
 
 def _attr(attrs: list[tuple[str, str | None]], name: str) -> str:
-    return next((v or "" for k, v in attrs if k == name), "")
+    for key, value in attrs:
+        if key == name:
+            return value or ""
+    return ""
 
 
 def _language(attrs: list[tuple[str, str | None]]) -> str:

@@ -68,7 +68,7 @@ class TableBuilder:
         self._max_columns = max_columns
         self._head: list[list[Cell | None]] = []
         self._explicit_head = False
-        self._data: list[str] = []  # each row's slot texts joined by NUL (never in rendered text)
+        self._data: list[str] = []  # data rows, written (GFM pads a short row itself)
         self._covered: dict[int, int] = {}  # column -> how many more rows a span covers it
         self._width = 0
         self._spans_into_data = False
@@ -76,6 +76,10 @@ class TableBuilder:
     def _place(self, cells: Sequence[Cell]) -> list[Cell | None]:
         line: list[Cell | None] = []
         covered = self._covered
+        if not covered and all(c.colspan == 1 and c.rowspan == 1 for c in cells):
+            line = list(cells)  # the common row: no spans from above, none of its own
+            self._width = max(self._width, len(line))
+            return line
         below: dict[int, int] = {c: n - 1 for c, n in covered.items() if n > 1}
         for cell in cells:
             while covered.get(len(line), 0) > 0:
@@ -105,8 +109,14 @@ class TableBuilder:
             return
         if not self._data and self._covered and self._head:
             self._spans_into_data = True
-        line = self._place(cells)
-        self._data.append("\x00".join(_cell_text(c.text) if c else "" for c in line))
+        self._data.append(self._write(self._place(cells)))
+
+    def _write(self, line: list[Cell | None]) -> str:
+        """A data row as GFM, empty slots at its end left out; "" when it has no text."""
+        values = [_cell_text(c.text) if c else "" for c in line]
+        while values and not values[-1]:
+            values.pop()
+        return _row(_fit(values, len(values), self._max_columns)) if values else ""
 
     def end_group(self) -> None:
         """The end of a row group: spans from it stop here."""
@@ -128,11 +138,11 @@ class TableBuilder:
         """The table as GFM (no trailing newline), after a note line when GFM cannot show its grid;
         "" when no cell has any text."""
         if not self._data and not self._explicit_head:  # header cells only: nothing sits under them
-            self._data = ["\x00".join(_cell_text(c.text) if c else "" for c in line) for line in self._head]
+            self._data = [self._write(line) for line in self._head]
             self._head = []
         width, cap = self._width, self._max_columns
         header = self._header()
-        rows = [line.split("\x00") for line in self._data if line.strip("\x00")]
+        rows = [line for line in self._data if line]
         if not any(header) and not rows:
             return ""
         notes = []
@@ -143,8 +153,7 @@ class TableBuilder:
                 f"it has {width} columns; columns {cap} to {width} are shown together in column {cap}, "
                 "separated by ' ¦ '"
             )
-        lines = [_row(_fit(header, width, cap)), "|" + " --- |" * min(width, cap)]
-        lines += [_row(_fit(values, width, cap)) for values in rows]
+        lines = [_row(_fit(header, width, cap)), "|" + " --- |" * min(width, cap), *rows]
         if notes:
             lines.insert(0, "[Table note: " + "; ".join(notes) + ".]\n")
         return "\n".join(lines)

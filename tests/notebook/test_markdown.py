@@ -128,9 +128,9 @@ def test_tables_become_pipe_tables_with_a_header_row() -> None:
     assert md(html) == "| a\\|b | c |\n| --- | --- |\n| 1 | 2 |"
 
 
-def test_table_rows_are_padded_and_colspan_covers_cells_under_an_empty_header() -> None:
+def test_short_rows_end_early_and_colspan_covers_cells_under_an_empty_header() -> None:
     html = "<table><tr><td>a</td><td>b</td><td>c</td></tr><tr><td colspan=2>wide</td></tr><tr><td>x</td></tr></table>"
-    assert md(html) == "|  |  |  |\n| --- | --- | --- |\n| a | b | c |\n| wide |  |  |\n| x |  |  |"
+    assert md(html) == "|  |  |  |\n| --- | --- | --- |\n| a | b | c |\n| wide |\n| x |"
 
 
 def test_table_cells_with_breaks_and_paragraphs_are_flattened() -> None:
