@@ -18,7 +18,9 @@ from labmcp.errors import InvalidArgumentError, RequestBudgetError
 from labmcp.labarchives.models import Entry
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, iso
+from labmcp.notebook.escape import escape_text
 from labmcp.notebook.excerpts import snippet
+from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
 from labmcp.notebook.render import FRAME_END, FRAME_START
 from labmcp.notebook.scope import Located, Scope, Source
@@ -106,13 +108,13 @@ class ChangeFeed:
             "complete": complete,
             "pages": data,
         }
-        return Rendered(_markdown(when, data, complete, self._scope_text(nbid)), structured)
+        return Rendered(seal(_markdown(when, data, complete, self._scope_text(nbid)), new_nonce()), structured)
 
     def _scope_text(self, nbid: str | None) -> str:
         names = [nb.name for nb in ([self._scope.notebook(nbid)] if nbid else self._scope.notebooks)]
-        where = ", ".join(_plain(n) for n in names)
+        where = ", ".join(escape_text(n) for n in names)
         if self._scope.folder is not None:
-            where += " / " + "/".join(_plain(f) for f in self._scope.folder.folders)
+            where += " / " + escape_text("/".join(self._scope.folder.folders))
         return where
 
     def _page_data(self, page: _PageChanges) -> dict[str, Any]:
@@ -143,10 +145,6 @@ def _stamp(entry: Entry) -> datetime:
     return entry.updated_at or datetime.min.replace(tzinfo=UTC)
 
 
-def _plain(text: str) -> str:
-    return text.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎")
-
-
 def _markdown(when: datetime, pages: list[dict[str, Any]], complete: bool, where: str) -> str:
     count = sum(len(p["changes"]) for p in pages)
     lines = [
@@ -159,17 +157,15 @@ def _markdown(when: datetime, pages: list[dict[str, Any]], complete: bool, where
     else:
         lines += ["", FRAME_START]
     for n, page in enumerate(pages, 1):
-        where_page = " / ".join(
-            _plain(p) for p in (page["notebook_name"], page["folder_path"], page["page_title"]) if p
-        )
-        lines += ["", f"{n}. **{where_page}** — page id `{page['page_id']}` — {page['link']}"]
+        parts = (page["notebook_name"], page["folder_path"], page["page_title"])
+        where_page = " / ".join(escape_text(p) for p in parts if p)
+        lines += ["", f"{n}. {where_page} — page id `{page['page_id']}` — {page['link']}"]
         for change in page["changes"]:
-            who = f" by {_plain(change['author'])}" if change["author"] else ""
-            lines.append(
-                f"   - {change['updated_at'] or '?'}{who}: entry `{change['entry_id']}` ({change['part_type']})"
-            )
+            who = f" by {escape_text(change['author'])}" if change["author"] else ""
+            kind = escape_text(change["part_type"])
+            lines.append(f"   - {change['updated_at'] or '?'}{who}: entry `{change['entry_id']}` ({kind})")
             if change["snippet"]:
-                lines.append(f"     > {_plain(change['snippet'])}")
+                lines.append(f"     > {escape_text(change['snippet'])}")
     if pages:
         lines += ["", FRAME_END]
     if not complete:

@@ -288,7 +288,7 @@ class Searcher:
         while True:
             next_cursor = None if complete else self._codec.encode(binding, *position)
             note = self._total_note(totals, nbid)
-            text = _compose(query, page, data, cap, with_links, complete, next_cursor, note)
+            text = _compose(query, page, data, cap, with_links, complete, next_cursor, note, self._where(nbid))
             if len(text) <= self._budget:
                 break
             # Over budget: shorten snippets first, then leave the links to the structured content,
@@ -312,6 +312,14 @@ class Searcher:
             "snippets_shortened": any(len(d["snippet"]) > cap for d in data),
         }
         return Rendered(seal(text, new_nonce()), structured)
+
+    def _where(self, nbid: str | None) -> str:
+        """The scope searched, in words: notebook names, and the folder when the scope has one."""
+        names = [nb.name for nb in ([self._scope.notebook(nbid)] if nbid else self._scope.notebooks)]
+        where = ", ".join(escape_text(name) for name in names)
+        if self._scope.folder is not None:
+            where += " / " + escape_text("/".join(self._scope.folder.folders))
+        return where
 
     def _total_note(self, totals: list[int], nbid: str | None) -> str:
         """What is known of the total: LabArchives' own count only where every match is in scope."""
@@ -365,12 +373,19 @@ def _compose(
     complete: bool,
     next_cursor: str | None,
     total_note: str,
+    where: str,
 ) -> str:
     """The result list in Markdown; every hit of ``data`` is in it, snippets cut at ``cap``."""
-    head = f"{len(data)} result(s)" + (f" on result page {page}" if page else "") + "."
+    head = f"{len(data)} result(s)" + (f" on result page {page}" if page else "") + f" in {where}."
     lines = [f"# Search: {escape_text(query)}", "", head]
     if total_note:
         lines.append(total_note)
+    if not data and complete and not page:
+        lines.append(
+            'No entry in scope matched. Try other or fewer words, a "quoted phrase" for exact wording, '
+            "OR between alternatives (PCR OR qPCR), or leave out notebook_id to search every notebook in "
+            "scope; LabArchives searches entry text, captions and file names, not page titles."
+        )
     if any(len(d["snippet"]) > cap for d in data):
         lines.append(f"Snippets are shortened to {cap} characters to fit the output budget; read_page shows all.")
     if not with_links and data:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import trio
 
+from labmcp.fake import demo
 from tests.e2e.helpers import server_env, stdio_client, text_of
 
 pytestmark = pytest.mark.slow
@@ -42,3 +43,14 @@ async def test_a_notebook_name_typo_lists_the_names_that_exist(fake: Any) -> Non
     assert "the notebooks are:" in text, text
     for name in names:
         assert repr(name) in text
+
+
+async def test_an_empty_search_says_what_was_searched_where_and_what_to_try(fake: Any) -> None:
+    env = server_env(fake, LABARCHIVES_NOTEBOOK_NAME=demo.DEFAULT_NOTEBOOK, LABARCHIVES_FOLDER_PATH="Projects")
+    with trio.fail_after(60):
+        async with stdio_client(env) as client:
+            result = await client.call_tool("search", {"query": "zymurgy"})
+    text = text_of(result)
+    assert not result.is_error and "0 result(s)" in text
+    assert "zymurgy" in text and "Projects" in text and "Molecular Biology Lab" in text
+    assert "quoted phrase" in text and "OR" in text
