@@ -194,13 +194,18 @@ def decode_xml_text(body: bytes, content_type: str, method: str) -> str:
     try:
         codec = codecs.lookup(name)
     except LookupError:
-        raise UpstreamError(
-            f"LabArchives {method} returned malformed XML (unknown encoding {name!r})", method=method
-        ) from None
+        codec = None
+    # Only text encodings: Python also "decodes" zlib, bz2 and base64, which would be a bomb by charset.
+    if codec is None or not getattr(codec, "_is_text_encoding", True):
+        raise UpstreamError(f"LabArchives {method} returned malformed XML (unknown encoding {name!r})", method=method)
     try:
         text = codec.decode(memoryview(body)[skip:], "strict")[0]
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, TypeError):
         raise UpstreamError(
             f"LabArchives {method} returned malformed XML (not valid {codec.name})", method=method
         ) from None
+    if not isinstance(text, str) or len(text) > len(body):
+        raise UpstreamError(
+            f"LabArchives {method} returned XML that its encoding {codec.name!r} expands; refused", method=method
+        )
     return _DECLARATION.sub("", text, count=1)

@@ -156,3 +156,11 @@ def test_an_absurd_folder_name_is_cut_so_listings_stay_small() -> None:
     )
     (node,) = decode.decode_tree_level(decode.parse_xml(body, "get_tree_level"))
     assert len(node.display_text) == decode.MAX_NAME_CHARS and node.display_text.endswith("…")
+
+
+@pytest.mark.parametrize("codec", ["zlib", "bz2", "base64", "rot13", "hex", "uu"])
+def test_a_declared_encoding_that_is_not_a_text_encoding_is_refused(codec: str) -> None:
+    """Python's codec registry also holds zlib and bz2: a charset must never be a decompressor."""
+    body = f'<?xml version="1.0" encoding="{codec}"?><users><id>x</id></users>'.encode()
+    with pytest.raises(UpstreamError, match="unknown encoding"):
+        decode.parse_xml(body, "user_info_via_id")
