@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.message
 import logging
+import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Hashable
@@ -77,6 +78,18 @@ def _filename(disposition: str) -> str:
     msg["content-disposition"] = disposition
     name = msg.get_filename() or ""
     return name.replace("/", "_").replace("\\", "_").strip()
+
+
+_MEDIA_TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+
+
+def _media_type(header: str) -> str:
+    """The ``type/subtype`` of a Content-Type header, lower-cased; anything else (upstream text that
+    would reach a tool result) becomes ``application/x-invalid``; an absent header is empty."""
+    value = header.partition(";")[0].strip().lower()
+    if not value:
+        return ""
+    return value if _MEDIA_TYPE.fullmatch(value) else "application/x-invalid"
 
 
 class LabArchivesClient:
@@ -376,7 +389,7 @@ class LabArchivesClient:
         reply = await self._call(call, self._settings.max_response_bytes, resync=resync, extra_secrets=extra_secrets)
         if reply.status == 404 and call.method in protocol.SEARCH_METHODS:
             return ET.Element("search-tools")
-        ctype = reply.content_type.split(";")[0].strip().lower()
+        ctype = _media_type(reply.content_type)
         if ctype and "xml" not in ctype:
             raise UpstreamError(
                 f"LabArchives {call.method} answered with content type {ctype!r} instead of XML", method=call.method
@@ -394,7 +407,7 @@ class LabArchivesClient:
                     f"LabArchives {call.method} sent an <error> document instead of the file", method=call.method
                 )
             raise protocol.error_for(call.method, reply.status, code, desc)
-        ctype = reply.content_type.split(";")[0].strip() or "application/octet-stream"
+        ctype = _media_type(reply.content_type) or "application/octet-stream"
         return Download(
             filename=_filename(reply.content_disposition),
             content_type=ctype,

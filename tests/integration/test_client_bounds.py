@@ -78,3 +78,12 @@ async def test_an_echoed_request_loses_every_parameter_value(fake: FakeLabArchiv
     for value in (fake.credentials.akid, fake.credentials.uid or "", "sig=", "expires=1"):
         if value:
             assert value not in text, text
+
+
+async def test_a_content_type_that_is_not_a_media_type_never_reaches_the_message(fake: FakeLabArchives) -> None:
+    async with open_client(client_settings(fake), NullObserver()) as client:
+        await client.start()
+        fake.faults.add("custom", "max_file_size", None, body=b"<x/>", content_type="see https://h/?sig=Zm9vYmFy")
+        with pytest.raises(UpstreamError, match="application/x-invalid") as caught:
+            await client.max_file_size()
+    assert "Zm9vYmFy" not in str(caught.value)
