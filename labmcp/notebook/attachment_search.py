@@ -13,13 +13,13 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 
-from labmcp.errors import InvalidArgumentError
+from labmcp.errors import InvalidArgumentError, RequestBudgetError
 from labmcp.labarchives.models import Entry
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, iso
 from labmcp.notebook.links import Links
 from labmcp.notebook.render import format_size
-from labmcp.notebook.scope import Located, Scope, Source
+from labmcp.notebook.scope import Located, Source
 from labmcp.notebook.search import Searcher
 
 MAX_RESULTS: Final = 100
@@ -52,9 +52,8 @@ def parse_day(raw: str, name: str, *, end: bool) -> datetime:
 class AttachmentFinder:
     """Runs ``attachment_search`` per notebook in scope and keeps the hits it can place by identity."""
 
-    def __init__(self, source: Source, scope: Scope, links: Links, searcher: Searcher) -> None:
+    def __init__(self, source: Source, links: Links, searcher: Searcher) -> None:
         self._source = source
-        self._scope = scope
         self._links = links
         self._searcher = searcher
 
@@ -78,38 +77,39 @@ class AttachmentFinder:
         end = parse_day(end_date, "end_date", end=True) if end_date else None
         if begin and end and begin > end:
             raise InvalidArgumentError("begin_date must not be after end_date")
-        if nbid is not None:
-            targets: list[str | None] = [self._scope.notebook(nbid).id]
-        elif self._scope.folder is not None or len(self._scope.notebooks) == 1:
-            targets = [nb.id for nb in self._scope.notebooks]
-        else:
-            targets = [None]
         hits: list[dict[str, Any]] = []
         withheld = 0
         placed: dict[str, list[Located]] = {}
-        for target in targets:
-            results = await self._source.attachment_search(
-                terms=terms,
-                extension=",".join(extensions),
-                nbid=target,
-                max_to_return=min(5_000, limit * 3),
-                begin_date=iso(begin) or "",
-                end_date=iso(end) or "",
-            )
-            for entry in results.entries:
-                # LabArchives decides the dates; this check keeps the answer to what was asked even if
-                # its reading of begin_date/end_date differs (§6.5 does not document the format).
-                stamp = entry.updated_at
-                if (begin and stamp and stamp < begin) or (end and stamp and stamp > end):
-                    continue
-                if len(hits) >= limit:
-                    break
-                hit = await self._searcher.place(entry, target, placed)
-                if hit is None:
-                    withheld += 1
-                else:
-                    hits.append(self._hit_data(hit.located, hit.entry))
-        return self._render(terms, extensions, begin, end, limit, hits), {"hits": len(hits), "withheld": withheld}
+        complete = True
+        try:
+            for target in self._searcher.targets(nbid):
+                results = await self._source.attachment_search(
+                    terms=terms,
+                    extension=",".join(extensions),
+                    nbid=target,
+                    max_to_return=min(5_000, limit * 3),
+                    begin_date=iso(begin) or "",
+                    end_date=iso(end) or "",
+                )
+                for entry in results.entries:
+                    # LabArchives decides the dates; this check keeps the answer to what was asked even if
+                    # its reading of begin_date/end_date differs (§6.5 does not document the format).
+                    stamp = entry.updated_at
+                    if (begin and stamp and stamp < begin) or (end and stamp and stamp > end):
+                        continue
+                    if len(hits) >= limit:
+                        break
+                    hit = await self._searcher.place(entry, target, placed)
+                    if hit is None:
+                        withheld += 1
+                    else:
+                        hits.append(self._hit_data(hit.located, hit.entry))
+        except RequestBudgetError:
+            # The request's call limit (LABARCHIVES_MAX_CALLS_PER_REQUEST) is reached: answer with what is
+            # proven so far, and say so; what was read stays cached for the next, narrower call.
+            complete = False
+        answer = self._render(terms, extensions, begin, end, limit, hits, complete)
+        return answer, {"hits": len(hits), "withheld": withheld, "complete": complete}
 
     def _hit_data(self, located: Located, entry: Entry) -> dict[str, Any]:
         nbid, page_id = located.notebook.id, located.node.tree_id
@@ -137,6 +137,7 @@ class AttachmentFinder:
         end: datetime | None,
         limit: int,
         hits: list[dict[str, Any]],
+        complete: bool,
     ) -> Rendered:
         asked = [f"terms {terms!r}"] if terms else []
         asked += [f"extension {','.join(extensions)}"] if extensions else []
@@ -156,7 +157,10 @@ class AttachmentFinder:
                 lines.append(f"   caption: {' '.join(hit['caption'].split())[:300]}")
         if hits:
             lines += ["", "Read one with get_attachment(notebook_id, page_id, entry_id)."]
-        if len(hits) == limit:
+        if not complete:
+            lines += ["", "Stopped at the per-request limit of LabArchives calls: these are the files proven so far. "
+                      "Narrow the search (notebook_id, extension, dates, terms) to see the rest."]  # fmt: skip
+        elif len(hits) == limit:
             lines += [
                 "",
                 f"There may be more: narrow the search (extension, dates, terms) or raise limit (<= {MAX_RESULTS}).",
@@ -167,6 +171,7 @@ class AttachmentFinder:
             "begin_date": iso(begin),
             "end_date": iso(end),
             "limit": limit,
+            "complete": complete,
             "results": hits,
         }
         return Rendered("\n".join(lines), structured)

@@ -62,6 +62,20 @@ def _decode(data: bytes) -> str:
     return data.decode("utf-8-sig", errors="replace")
 
 
+def _window_facts(piece: Slice, *, download_truncated: bool) -> dict[str, Any]:
+    """The structured facts of one text window (the same for documents and plain text)."""
+    return {
+        "returned": "text",
+        "start_index": piece.start,
+        "end_index": piece.end,
+        "total_chars": piece.total,
+        "truncated": piece.truncated,
+        "next_start_index": piece.next_start,
+        "download_truncated": download_truncated,
+        "content": piece.text,
+    }
+
+
 def _notice(piece: Slice, pages: str | None) -> str:
     if piece.truncated:
         also = f' and pages="{pages}"' if pages else ""
@@ -157,17 +171,7 @@ class ContentReader:
         frame = f"{start_marker(nonce)}\n{shown.context}{piece.text.rstrip()}\n{end_marker(nonce)}"
         body = "\n".join(lines) + f"\n\n{frame}\n\n"
         body += _notice(piece, pages)
-        meta.update(
-            returned="text",
-            pages=pages,
-            start_index=piece.start,
-            end_index=piece.end,
-            total_chars=piece.total,
-            truncated=piece.truncated,
-            next_start_index=piece.next_start,
-            download_truncated=False,
-            content=piece.text,
-        )
+        meta.update(_window_facts(piece, download_truncated=False), pages=pages)
         return AttachmentAnswer(Rendered(body, meta), link)
 
     async def _no_text(self, meta: dict[str, Any], text: str, link: ResourceRef) -> AttachmentAnswer:
@@ -222,14 +226,5 @@ class ContentReader:
                 f"\nOnly the first {format_size(len(text.encode()))} of this file were downloaded "
                 f"(download cap); the rest is not shown."
             )
-        meta.update(
-            returned="text",
-            start_index=piece.start,
-            end_index=piece.end,
-            total_chars=piece.total,
-            truncated=piece.truncated,
-            next_start_index=piece.next_start,
-            download_truncated=download_truncated,
-            content=piece.text,
-        )
+        meta.update(_window_facts(piece, download_truncated=download_truncated))
         return AttachmentAnswer(Rendered(body, meta), link)

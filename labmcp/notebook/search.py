@@ -74,7 +74,9 @@ class Searcher:
         self._budget = budget
         self._codec = codec or CursorCodec()
 
-    def _targets(self, nbid: str | None) -> list[str | None]:
+    def targets(self, nbid: str | None) -> list[str | None]:
+        """Where to ask LabArchives: the one notebook asked for, each notebook in scope when the scope is
+        restricted (or holds one), else every notebook the user can read at once (``None``)."""
         if nbid is not None:
             return [self._scope.notebook(nbid).id]
         if self._scope.folder is not None or len(self._scope.notebooks) == 1:
@@ -92,7 +94,7 @@ class Searcher:
         if not 1 <= limit <= MAX_LIMIT:
             raise InvalidArgumentError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
         check_index("page", page, 10_000)
-        targets = self._targets(nbid)
+        targets = self.targets(nbid)
         binding = f"{query}\x00{nbid or ''}\x00{limit}"
         if cursor:
             if page:

@@ -79,7 +79,7 @@ class NotebookService:
         self._links = links
         self._searcher = Searcher(source, scope, links, self._limit)
         self.changes = ChangeFeed(source, scope, links, self._searcher)
-        self._finder = AttachmentFinder(source, scope, links, self._searcher)
+        self._finder = AttachmentFinder(source, links, self._searcher)
         self._content = ContentReader(
             self.downloads, DocumentStore(source), lambda eid: self._thumbnail(eid, output.max_image_bytes)
         )

@@ -128,6 +128,7 @@ SEARCH_ATTACHMENTS = ToolSpec(
             "begin_date": _S_NULL,
             "end_date": _S_NULL,
             "limit": _I,
+            "complete": _B,
             "results": {
                 "type": "array",
                 "items": _obj(

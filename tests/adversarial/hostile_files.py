@@ -8,30 +8,21 @@ pod's 128 MiB.
 
 from __future__ import annotations
 
-import io
-import zipfile
 import zlib
 
 from labmcp.fake import FakeLabArchives, demo, demo_files, demo_office
 from tests.adversarial.hostile import MIB, Case, Ctx, Lab, _error
 from tests.e2e.helpers import structured
+from tests.zips import with_member
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-
-
-def _with_member(data: bytes, name: str, body: bytes) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, body if info.filename == name else src.read(info))
-    return out.getvalue()
 
 
 def _docx_bomb() -> bytes:
     """80 MiB of paragraphs in one part, a few hundred KB zipped."""
     paragraph = b"<w:p><w:r><w:t>" + b"A" * 100 + b"</w:t></w:r></w:p>"
     body = f'<w:document xmlns:w="{W}"><w:body>'.encode() + paragraph * 640_000 + b"</w:body></w:document>"
-    return _with_member(demo_office.docx("bomb", []), "word/document.xml", body)
+    return with_member(demo_office.docx("bomb", []), "word/document.xml", body)
 
 
 def _pdf_bomb() -> bytes:

@@ -18,10 +18,11 @@ from tests.conftest import client_settings
 
 @asynccontextmanager
 async def demo_service(
-    fake: FakeLabArchives, scope: ScopeSettings | None = None, **output: Any
+    fake: FakeLabArchives, scope: ScopeSettings | None = None, max_calls: int = 100, **output: Any
 ) -> AsyncIterator[NotebookService]:
-    """The service the server would build for the demo user, with default settings unless overridden."""
-    labarchives = client_settings(fake)
+    """The service the server would build for the demo user, with default settings unless overridden
+    (``max_calls``: LabArchives calls per request)."""
+    labarchives = client_settings(fake, max_calls_per_request=max_calls)
     settings = Settings(labarchives, scope or ScopeSettings(), LogSettings(), HTTPSettings(), OutputSettings(**output))
     async with open_client(labarchives, NullObserver()) as client:
         yield await build_service(settings, labarchives, client)

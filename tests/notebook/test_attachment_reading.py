@@ -11,6 +11,7 @@ import pytest
 from labmcp.errors import ExtractionError, InvalidArgumentError
 from labmcp.fake import FakeLabArchives, demo_files, demo_office
 from tests.notebook.attachment_support import demo_service, find_files
+from tests.zips import with_member
 
 FRAMED = re.compile(r"<<<UNTRUSTED NOTEBOOK CONTENT (\w+) .*?>>>\n(.*)\n<<<END UNTRUSTED NOTEBOOK CONTENT \1>>>", re.S)
 """The frame as the assistant reads it: content between a start and an end marker with the same nonce."""
@@ -123,7 +124,7 @@ async def test_hostile_files_fail_clearly_naming_the_file_and_the_server_goes_on
     page = fake.store.add_page(_nbid(fake), "Hostile uploads")
     body = b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
     body += b"<w:r><w:t>" + b"A" * (80 * 1024 * 1024) + b"</w:t></w:r></w:p></w:body></w:document>"
-    bomb = _with_member(demo_office.docx("x", []), "word/document.xml", body)
+    bomb = with_member(demo_office.docx("x", []), "word/document.xml", body)
     fake.store.add_attachment(page.tree_id, "bomb.docx", bomb, "application/octet-stream", owner=_uid(fake), at=1)
     flate = zlib.compress(b"0" * (64 * 1024 * 1024), 9)
     stream = b"<< /Length " + str(len(flate)).encode() + b" /Filter /FlateDecode >>\nstream\n" + flate + b"\nendstream"
@@ -144,17 +145,6 @@ async def test_hostile_files_fail_clearly_naming_the_file_and_the_server_goes_on
             await service.get_attachment(*files["bomb.pdf"])
         ok = await service.get_attachment(*files["p53_densitometry.pdf"])
         assert "KO-1 0.04" in ok.rendered.markdown
-
-
-def _with_member(data: bytes, name: str, body: bytes) -> bytes:
-    import io  # noqa: PLC0415
-    import zipfile  # noqa: PLC0415
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, body if info.filename == name else src.read(info))
-    return out.getvalue()
 
 
 def _nbid(fake: FakeLabArchives) -> str:

@@ -9,6 +9,7 @@ from labmcp.config import ScopeSettings
 from labmcp.errors import InvalidArgumentError
 from labmcp.fake import FakeLabArchives
 from labmcp.fake.demo import DEFAULT_NOTEBOOK
+from labmcp.labarchives.quota import request_scope
 from tests.notebook.attachment_support import demo_service, find_files
 
 
@@ -59,3 +60,14 @@ async def test_wrong_arguments_are_named(fake: FakeLabArchives, args: dict[str, 
     async with demo_service(fake) as service:
         with pytest.raises(InvalidArgumentError, match=message):
             await service.search_attachments(**args)  # type: ignore[arg-type]
+
+
+async def test_at_the_per_request_call_limit_it_answers_with_what_it_proved(fake: FakeLabArchives) -> None:
+    async with demo_service(fake, max_calls=3) as service:
+        with request_scope():
+            found = await service.search_attachments(extension="pdf,xlsx,csv,tsv,json,docx,pptx,png")
+        assert found.structured["complete"] is False
+        assert "per-request limit of LabArchives calls" in found.markdown
+        with request_scope():
+            again = await service.search_attachments(extension="pdf,xlsx,csv,tsv,json,docx,pptx,png")
+        assert len(again.structured["results"]) >= len(found.structured["results"])  # what was read stays cached

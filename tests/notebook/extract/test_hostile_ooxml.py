@@ -3,27 +3,14 @@ damaged zips. Each ends in an ExtractionError that names the limit or the fault,
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import pytest
 
 from labmcp.errors import ExtractionError
 from labmcp.fake import demo_office
 from labmcp.notebook.extract import Limits, detect, extract
+from tests.zips import with_member
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-
-
-def _replace(data: bytes, name: str, body: bytes, *, extra: int = 0) -> bytes:
-    """The package with member ``name`` replaced by ``body`` (and ``extra`` filler members added)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            dst.writestr(info.filename, body if info.filename == name else src.read(info))
-        for n in range(extra):
-            dst.writestr(f"filler/{n}.xml", b"<x/>")
-    return out.getvalue()
 
 
 def _docx() -> bytes:
@@ -33,7 +20,7 @@ def _docx() -> bytes:
 def test_a_zip_bomb_part_stops_at_the_member_limit() -> None:
     paragraph = b"<w:p><w:r><w:t>" + b"A" * 100 + b"</w:t></w:r></w:p>"
     body = b'<w:document xmlns:w="' + W.encode() + b'"><w:body>' + paragraph * 600_000 + b"</w:body></w:document>"
-    bomb = _replace(_docx(), "word/document.xml", body)
+    bomb = with_member(_docx(), "word/document.xml", body)
     assert len(bomb) < 1024 * 1024  # 76 MiB of XML in well under 1 MiB
     with pytest.raises(ExtractionError, match=r"'word/document.xml' .* more than 1048576 bytes \(the limit\)"):
         extract("docx", bomb, Limits(max_member_bytes=1024 * 1024))
@@ -43,7 +30,7 @@ def test_one_huge_run_of_text_stops_at_the_text_limit_without_building_it() -> N
     body = b'<w:document xmlns:w="' + W.encode() + b'"><w:body><w:p><w:r><w:t>'
     body += b"A" * (64 * 1024 * 1024) + b"</w:t></w:r></w:p></w:body></w:document>"
     with pytest.raises(ExtractionError, match="run of text longer than 1000000 characters"):
-        extract("docx", _replace(_docx(), "word/document.xml", body))
+        extract("docx", with_member(_docx(), "word/document.xml", body))
 
 
 def test_the_total_unzipped_size_is_bounded_across_parts() -> None:
@@ -54,7 +41,7 @@ def test_the_total_unzipped_size_is_bounded_across_parts() -> None:
 
 
 def test_too_many_zip_entries_are_refused_before_anything_is_read() -> None:
-    crowded = _replace(_docx(), "word/document.xml", _docx_body("x"), extra=300)
+    crowded = with_member(_docx(), "word/document.xml", _docx_body("x"), extra=300)
     with pytest.raises(ExtractionError, match="zip entries, over the limit of 100"):
         extract("docx", crowded, Limits(max_zip_entries=100))
 
@@ -73,7 +60,7 @@ LAUGHS = (
 def test_a_dtd_or_entity_is_refused_in_any_declared_encoding(encoding: str) -> None:
     text = LAUGHS.replace("{enc}", encoding.upper().replace("-BE", "BE"))
     body = text.encode(encoding if encoding != "utf-16" else "utf-16")
-    hostile = _replace(_docx(), "word/document.xml", body)
+    hostile = with_member(_docx(), "word/document.xml", body)
     with pytest.raises(ExtractionError, match=r"DTD or entities; refused|not well-formed"):
         extract("docx", hostile)
 
@@ -81,7 +68,7 @@ def test_a_dtd_or_entity_is_refused_in_any_declared_encoding(encoding: str) -> N
 def test_utf16_with_a_dtd_is_refused_not_parsed() -> None:
     body = LAUGHS.replace("{enc}", "UTF-16").encode("utf-16")
     with pytest.raises(ExtractionError, match="declares a DTD or entities; refused"):
-        extract("docx", _replace(_docx(), "word/document.xml", body))
+        extract("docx", with_member(_docx(), "word/document.xml", body))
 
 
 def test_deep_nesting_is_refused_at_the_depth_limit() -> None:
@@ -89,7 +76,7 @@ def test_deep_nesting_is_refused_at_the_depth_limit() -> None:
         f'<w:document xmlns:w="{W}"><w:body>'.encode() + b"<w:p>" * 5000 + b"</w:p>" * 5000 + b"</w:body></w:document>"
     )
     with pytest.raises(ExtractionError, match="deeper than 200"):
-        extract("docx", _replace(_docx(), "word/document.xml", body))
+        extract("docx", with_member(_docx(), "word/document.xml", body))
 
 
 @pytest.mark.parametrize(
@@ -108,7 +95,7 @@ def test_a_damaged_package_is_a_clear_error(damage: object) -> None:
 
 def test_a_part_that_is_not_xml_is_a_clear_error() -> None:
     with pytest.raises(ExtractionError, match="not well-formed XML"):
-        extract("xlsx", _replace(demo_office.xlsx([("S", [["a"]])]), "xl/worksheets/sheet1.xml", b"<a><b></a>"))
+        extract("xlsx", with_member(demo_office.xlsx([("S", [["a"]])]), "xl/worksheets/sheet1.xml", b"<a><b></a>"))
 
 
 def test_detection_ignores_names_and_reads_the_zip() -> None:
@@ -116,7 +103,7 @@ def test_detection_ignores_names_and_reads_the_zip() -> None:
     assert detect(demo_office.xlsx([("S", [["a"]])])) == "xlsx"
     assert detect(demo_office.pptx([("T", ["x"], "")])) == "pptx"
     assert detect(
-        _replace(_docx(), "word/document.xml", b"", extra=0).replace(b"word/document.xml", b"word/other.xmlx")
+        with_member(_docx(), "word/document.xml", b"", extra=0).replace(b"word/document.xml", b"word/other.xmlx")
     ) in (
         "zip",
         "docx",
