@@ -381,6 +381,7 @@ async def _demo_fake(nursery: trio.Nursery, labarchives: LabArchivesSettings) ->
     from labmcp.fake.serve import FakeLabArchives  # noqa: PLC0415  # only the demo ships the fake
 
     fake = FakeLabArchives.demo()
+    fake.config.web_pages_for = fake.credentials.uid  # citations in the demo open while it runs
     await nursery.start(fake.serve)
     creds = fake.credentials
     return replace(

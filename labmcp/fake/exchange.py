@@ -71,6 +71,8 @@ class FakeConfig:
     search_miss_code: int = 4512
     auth_status: int = 401
     node_parent: bool = True
+    web_pages_for: str | None = None
+    """A uid whose readable pages ``GET /<nbid>/page/<id>`` shows as HTML (the demo's links); None = off."""
     """Whether ``get_node`` names the parent (``<parent-tree-id>``); §6.3 leaves it open, so both layouts are served."""
     status_map: dict[int, int] = field(default_factory=_default_status_map)
 

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from labmcp.fake import login, methods
+from labmcp.fake import login, methods, webpage
 from labmcp.fake.exchange import (
     PAST_SKEW_MS,
     XML_HEADERS,
@@ -115,6 +115,9 @@ class FakeHandler:
         now = now_ms + config.clock_offset_ms
         if request.path.rstrip("/") == login.LOGIN_PATH:
             return login.handle(self.store, config, request, now)
+        shown = webpage.page_ids(request.path) if config.web_pages_for and request.verb == "GET" else None
+        if shown is not None and config.web_pages_for is not None:
+            return webpage.render(self.store, config.web_pages_for, *shown)
         where = split_path(request.path)
         route = ROUTES.get(where) if where else None
         if where is None or route is None:

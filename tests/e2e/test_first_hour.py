@@ -6,8 +6,11 @@ the assistant through the protocol itself.
 
 from __future__ import annotations
 
+import os
+from html.parser import HTMLParser
 from typing import Any
 
+import httpx
 import pytest
 import trio
 
@@ -54,3 +57,40 @@ async def test_an_empty_search_says_what_was_searched_where_and_what_to_try(fake
     assert not result.is_error and "0 result(s)" in text
     assert "zymurgy" in text and "Projects" in text and "Molecular Biology Lab" in text
     assert "quoted phrase" in text and "OR" in text
+
+
+class _Heading(HTMLParser):
+    """The text of a page's <h1>, as the standard library's HTML parser reads it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text, self._inside = "", False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self._inside = tag == "h1"
+
+    def handle_data(self, data: str) -> None:
+        if self._inside:
+            self.text += data
+
+
+async def test_demo_citations_open_while_the_demo_runs() -> None:
+    """`--demo` cites pages on its built-in fake; those links answer with the page while it runs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LABARCHIVES_", "LABMCP_", "MCP_"))}
+    with trio.fail_after(60):
+        async with stdio_client(env, "--demo") as client:
+            listed = (await client.call_tool("list_notebooks", {})).structured_content or {}
+            nbid = listed["notebooks"][0]["id"]
+            items = (await client.call_tool("browse_notebook", {"notebook_id": nbid, "depth": 3})).structured_content
+            page = next(i for i in (items or {})["items"] if i["kind"] == "page")
+            read = (
+                await client.call_tool("read_page", {"notebook_id": nbid, "page_id": page["id"]})
+            ).structured_content
+            async with httpx.AsyncClient() as http:
+                shown = await http.get((read or {})["link"])
+                missing = await http.get((read or {})["link"].rsplit("/", 1)[0] + "/no-such-page")
+    assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
+    heading = _Heading()
+    heading.feed(shown.text)
+    assert heading.text == page["name"]
+    assert missing.status_code == 404
