@@ -24,7 +24,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from labmcp.fake import FakeLabArchives, demo
-from labmcp.fake.demo_files import png
+from labmcp.fake.demo_files import pdf, png
 from labmcp.fake.faults import bomb
 from labmcp.labarchives.models import PART_PLAIN_TEXT
 from labmcp.notebook import uris
@@ -57,6 +57,13 @@ def _jpeg(width: int, height: int) -> bytes:
 def _csv(size: int) -> bytes:
     row = b"well,sample,a450,a600,note\n" + b"A01,S01-A01,0.1234,0.5678,ok\n" * 40
     return (row * (size // len(row) + 1))[:size]
+
+
+def _big_pdf() -> bytes:
+    """About 3.9 MB of text PDF in 350 pages: the largest document a default download cap allows."""
+    wide = "x" * 150
+    lines = [f"line {i}: OD600 0.{i:03d} {wide}" for i in range(48)]
+    return pdf([(f"Page {p}", lines) for p in range(350)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +105,7 @@ def add_hostile_lab(fake: FakeLabArchives) -> Lab:
         "page.jpg": (HTML_PAGE, "image/jpeg"),
         "photo.png": (png(64, 48, lambda x, y: (0, y * 5, 0)), "image/png"),
         "small.csv": (_csv(10_000), "text/csv"),
+        "report.pdf": (_big_pdf(), "application/pdf"),
     }
     files = {
         name: (files_page, store.add_attachment(files_page, name, data, ctype, owner=demo.UID, at=at).eid)
@@ -238,6 +246,13 @@ async def big_csv_windows(ctx: Ctx) -> str:
     return f"4 windows of a {window['total_chars']:,}-character CSV, {downloads} download"
 
 
+async def big_pdf(ctx: Ctx) -> str:
+    result = await ctx.client.call_tool("get_attachment", ctx.file_args("report.pdf"))
+    data = structured(result)
+    assert data["returned"] == "text" and data["total_chars"] > 500_000, data.get("returned")
+    return f"first window of {data['total_chars']:,} extracted characters"
+
+
 async def big_resource(ctx: Ctx) -> str:
     contents = (await ctx.client.read_resource(ctx.file_uri("plate_big.csv"))).contents
     blob = contents[0]
@@ -359,6 +374,7 @@ CASES = (
     Case(f"{CACHE_PAGES} pages of 3 MB, a full cache", "every page", full_cache),
     Case("4 windows of a 3.9 MiB CSV", "one download", big_csv_windows),
     Case("resources/read of a 3.9 MiB file", "the whole file", big_resource),
+    Case("get_attachment of a 3.9 MB, 350-page PDF", "extracted text", big_pdf),
     Case("6 MiB file, over the download cap", "error naming the cap", download_over_cap),
     Case("gel_scan.png holding JPEG bytes", "no image; metadata, link, note", lying_type),
     Case("9000x120 PNG", "not inlined", huge_sides),
