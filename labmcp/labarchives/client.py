@@ -290,7 +290,7 @@ class LabArchivesClient:
     # --- what the layers above remember (one byte budget for everything) ---------------------------
 
     def remember(self, key: tuple[Hashable, ...], value: object, size: int | None = None) -> None:
-        """Keep a derived value (an id known to be missing, a rendered page) in the byte-budgeted
+        """Keep a derived value (a rendered page, an extracted document) in the byte-budgeted
         cache for its lifetime; ``size`` overrides the weighing when ``value`` shares objects
         cached elsewhere."""
         self.cache.put(("memo", *key), value, size)
