@@ -7,7 +7,7 @@ attribute values may hold ``>``), comments, declarations and processing instruct
 ``<script>``/``<style>`` content (raw text, skipped), text with character references decoded by
 ``html.unescape`` (what ``html.parser`` uses), and a ``<`` that starts no tag as text. Attributes are
 parsed only for the tags the caller asks for. Linear: every pattern either matches or fails within
-the next ``>``, and callers make sure each ``<`` has one (``markdown._prepare``).
+the next ``>``, and callers make sure each ``<`` has one (``prepare``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,13 @@ import re
 from html import unescape
 from typing import Protocol
 
+from labmcp.notebook.escape import clean
+
+# Marked sections (Word's <![if ...]>) and processing instructions are removed before parsing, since
+# html.parser rescans to the end for each one it cannot close and raises on some; comments are matched
+# only to be skipped (what is inside them is left alone). Every alternative matches once started: linear.
+_UNPARSED = re.compile(r"<!--.*?--\s*>|<(?:!\[|\?)[^>]*(?:>|\Z)", re.DOTALL)
+_COMMENT_CLOSE = re.compile(r"--\s*>")  # html.parser's own end-of-comment pattern
 _TAG = re.compile(r"""<(/?)([a-zA-Z][^\t\n\r\f />\x00]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
 _OTHER = re.compile(r"<!--.*?--\s*>|<[!?/][^>]*>", re.DOTALL)
 _ATTR = re.compile(r"""([^\s/>="'][^\s/>=]*)(?:\s*=+\s*('[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""")
@@ -90,3 +97,34 @@ def scan(html: str, handler: Handler, wanted: frozenset[str]) -> None:
             close = raw.search(html, pos)
             pos = close.end() if close else size
             end_tag(name)
+
+
+def attr(attrs: list[tuple[str, str | None]], name: str) -> str:
+    for key, value in attrs:
+        if key == name:
+            return value or ""
+    return ""
+
+
+def int_attr(attrs: list[tuple[str, str | None]], name: str) -> int | None:
+    if not attrs:
+        return None
+    value = attr(attrs, name).strip()
+    return min(int(value), 999_999_999) if value.isdigit() and len(value) < 12 else None
+
+
+def prepare(html: str) -> str:
+    """The input with unparsed constructs removed and every ``<`` that cannot be closed made text.
+
+    html.parser rescans to the end of input for each ``<`` it cannot close, which is quadratic on
+    inputs like ``<a <a <a ...``; after this, every ``<`` it sees has its ``>`` (or ``-->``) ahead.
+    """
+    html = clean(html)
+    close = max((m.start() for m in _COMMENT_CLOSE.finditer(html)), default=-1)
+    cut = max(close - 3, 0)
+    if "<!--" in html[cut:]:
+        html = html[:cut] + html[cut:].replace("<!--", "&lt;!--")
+    if "<![" in html or "<?" in html:
+        html = _UNPARSED.sub(lambda m: m.group(0) if m.group(0).startswith("<!--") else "", html)
+    last = html.rfind(">") + 1
+    return html[:last] + html[last:].replace("<", "&lt;") if "<" in html[last:] else html
