@@ -13,6 +13,7 @@ from html.parser import HTMLParser
 
 import cmarkgfm
 from cmarkgfm.cmark import Options
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
@@ -145,3 +146,37 @@ def read_markdown(markdown: str) -> list[Facts]:
 def literal_emphasis(facts: Facts) -> list[str]:
     """Runs of ``**`` / ``__`` / a lone ``*`` hugging a word that a parser left as literal text."""
     return re.findall(r"\*\*|__|(?<![\w*])\*(?=\w)|(?<=\w)\*(?![\w*])", facts.text)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A cell of a generated table: its value, top-left (row, column) and spans."""
+
+    value: str
+    row: int
+    column: int
+    wide: int
+    tall: int
+
+
+@st.composite
+def span_layouts(draw: st.DrawFn) -> tuple[int, list[list[Placed]]]:
+    """A grid of non-overlapping rectangles, as rows of cells in document order (a cell is written
+    in the row where it starts): the width and the data rows. Values are ``v<row>x<column>``."""
+    width = draw(st.integers(1, 5))
+    height = draw(st.integers(1, 5))
+    taken: set[tuple[int, int]] = set()
+    rows: list[list[Placed]] = []
+    for r in range(height):
+        row: list[Placed] = []
+        for c in range(width):
+            if (r, c) in taken:
+                continue
+            wide = draw(st.integers(1, width - c))
+            tall = draw(st.integers(1, height - r))
+            if any((r + dr, c + dc) in taken for dr in range(tall) for dc in range(wide)):
+                wide, tall = 1, 1
+            taken |= {(r + dr, c + dc) for dr in range(tall) for dc in range(wide)}
+            row.append(Placed(f"v{r}x{c}", r, c, wide, tall))
+        rows.append(row)
+    return width, rows

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labmcp.notebook.markdown import html_to_markdown
-from tests.notebook.judge import Facts, read, read_markdown
+from tests.notebook.judge import Facts, read, read_markdown, span_layouts
 
 WORDS = [
     "Note:", "Keep", "(1)", "buffer", "snake", "_case", "word", "「这里」", "请点击", "来", "OD600", "a*b", "x_y",
@@ -181,31 +181,20 @@ def test_a_code_block_in_a_cell_follows_the_table_byte_for_byte() -> None:
 
 @st.composite
 def html_tables(draw: st.DrawFn) -> tuple[str, list[str], dict[str, tuple[int, int]]]:
-    """A table of rectangles (one header row of <th>), as HTML, with each value's row and column."""
-    width = draw(st.integers(1, 5))
-    height = draw(st.integers(1, 5))
-    owner: set[tuple[int, int]] = set()
-    placed: dict[str, tuple[int, int]] = {}
+    """A generated table of rectangles (one header row of <th>, maybe in <thead>) as HTML, with each
+    value's row and column; some values are bold or italic."""
+    width, layout = draw(span_layouts())
     rows = ["<tr>" + "".join(f"<th>h{c}</th>" for c in range(width)) + "</tr>"]
-    for r in range(height):
+    for row in layout:
         cells = []
-        for c in range(width):
-            if (r, c) in owner:
-                continue
-            wide = draw(st.integers(1, width - c))
-            tall = draw(st.integers(1, height - r))
-            if any((r + dr, c + dc) in owner for dr in range(tall) for dc in range(wide)):
-                wide, tall = 1, 1
-            owner |= {(r + dr, c + dc) for dr in range(tall) for dc in range(wide)}
-            value = f"v{r}x{c}"
-            placed[value] = (r, c)
-            spans = (f' colspan="{wide}"' if wide > 1 else "") + (f' rowspan="{tall}"' if tall > 1 else "")
+        for p in row:
+            spans = (f' colspan="{p.wide}"' if p.wide > 1 else "") + (f' rowspan="{p.tall}"' if p.tall > 1 else "")
             emphasis = draw(st.sampled_from(["", "b", "i"]))
-            inner = f"<{emphasis}>{value}</{emphasis}>" if emphasis else value
+            inner = f"<{emphasis}>{p.value}</{emphasis}>" if emphasis else p.value
             cells.append(f"<td{spans}>{inner}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    head = draw(st.booleans())
-    body = f"<thead>{rows[0]}</thead><tbody>{''.join(rows[1:])}</tbody>" if head else "".join(rows)
+    body = f"<thead>{rows[0]}</thead><tbody>{''.join(rows[1:])}</tbody>" if draw(st.booleans()) else "".join(rows)
+    placed = {p.value: (p.row, p.column) for row in layout for p in row}
     return f"<table>{body}</table>", [f"h{c}" for c in range(width)], placed
 
 

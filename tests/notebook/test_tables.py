@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from labmcp.notebook.tables import Cell, gfm_table
-from tests.notebook.judge import Table, read_markdown
+from tests.notebook.judge import Table, read_markdown, span_layouts
 
 
 def tables(markdown: str) -> list[Table]:
@@ -94,31 +94,11 @@ def test_a_table_with_no_text_is_nothing() -> None:
 
 @st.composite
 def spanned_tables(draw: st.DrawFn) -> tuple[list[list[Cell]], list[str], dict[str, tuple[int, int]]]:
-    """A target grid of rectangles (one header row), emitted in document order like HTML would be.
-
-    Returns the rows, the header name of each column and, for each data value, its (row, column).
-    """
-    width = draw(st.integers(1, 5))
-    height = draw(st.integers(1, 5))
-    owner: dict[tuple[int, int], tuple[int, int, int, int] | None] = {}
-    placed: dict[str, tuple[int, int]] = {}
-    rows: list[list[Cell]] = [[H(f"h{c}") for c in range(width)]]
-    for r in range(height):
-        row: list[Cell] = []
-        for c in range(width):
-            if (r, c) in owner:
-                continue
-            wide = draw(st.integers(1, width - c))
-            tall = draw(st.integers(1, height - r))
-            if any((r + dr, c + dc) in owner for dr in range(tall) for dc in range(wide)):
-                wide, tall = 1, 1
-            for dr in range(tall):
-                for dc in range(wide):
-                    owner[(r + dr, c + dc)] = None
-            value = f"v{r}x{c}"
-            placed[value] = (r, c)
-            row.append(Cell(value, wide, tall))
-        rows.append(row)
+    """A generated grid of rectangles under one header row: the rows, the header name of each
+    column and, for each data value, its (row, column)."""
+    width, layout = draw(span_layouts())
+    rows = [[H(f"h{c}") for c in range(width)]] + [[Cell(p.value, p.wide, p.tall) for p in row] for row in layout]
+    placed = {p.value: (p.row, p.column) for row in layout for p in row}
     return rows, [f"h{c}" for c in range(width)], placed
 
 
