@@ -138,13 +138,11 @@ class SignInFlow:
         sealed, csrf = str(form.get("request", "")), str(form.get("csrf", ""))
         consent = self._keys.open("consent", sealed)
         check = self._keys.open("csrf", csrf)
-        cookie = request.cookies.get(CSRF_COOKIE, "")
         if (
             consent is None
             or check is None
-            or not cookie
-            or not secrets.compare_digest(str(check.get("n", "")), cookie)
             or check.get("q") != _digest(sealed)
+            or not self._same_browser(request, check)
         ):
             return error_page("This form could not be verified (it expired, or came from another page).", 403)
         if "approve" not in form:
@@ -156,6 +154,20 @@ class SignInFlow:
         response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
         response.delete_cookie(CSRF_COOKIE, path="/auth")
         return response
+
+    def _same_browser(self, request: Request, check: dict[str, Any]) -> bool:
+        """Whether the POST comes from the browser our page was shown to, not from another site.
+
+        The cookie set with the page proves it. Without the cookie, a browser still names the page
+        a form was posted from (``Origin``; every current browser sends it on POST, ``null`` when
+        hidden): only our own origin is accepted then. A client that sends neither cookie nor
+        ``Origin`` is not a browser, so it carries no one's LabArchives session to abuse.
+        """
+        cookie = request.cookies.get(CSRF_COOKIE)
+        if cookie is not None:
+            return secrets.compare_digest(str(check.get("n", "")), cookie)
+        origin = request.headers.get("origin")
+        return origin is None or origin.rstrip("/").lower() == self._public_url.lower()
 
     # --- LabArchives' redirect back -----------------------------------------------------------------
 

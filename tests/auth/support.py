@@ -147,11 +147,13 @@ class Browser:
         self.pages.append(response)
         return response
 
-    async def submit(self, page: httpx.Response, button: str, **values: str) -> httpx.Response:
+    async def submit(
+        self, page: httpx.Response, button: str, headers: dict[str, str] | None = None, **values: str
+    ) -> httpx.Response:
         form = only_form(page.text)
         assert form["method"] == "post" and button in form["buttons"], form
         data = {**form["fields"], **values, button: form["buttons"][button]}
-        return await self._go("POST", urljoin(str(page.url), form["action"]), data=data)
+        return await self._go("POST", urljoin(str(page.url), form["action"]), data=data, headers=headers)
 
     async def authorize(self, url: str) -> httpx.Response:
         """Follow the flow from the authorization URL until a redirect leaves for the client's URI."""

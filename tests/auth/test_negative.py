@@ -200,13 +200,24 @@ async def test_redirect_uris_are_never_an_open_redirect(institution_fake: FakeLa
                 page = await s.http.get(s.url + path)
                 assert page.status_code == 400 and "location" not in page.headers
                 assert "<form" not in page.text and "Traceback" not in page.text
-            # Consent posted without the cookie its page set (another site posting the form): refused.
+            # Consent posted by another site (the browser names it in Origin; SameSite keeps the cookie
+            # back), or with a cookie of another page: refused. From our own origin it goes on.
             browser = browser_for(0)
             consent = await browser.http.get(s.authorize_url(client["client_id"], challenge), follow_redirects=True)
             assert consent.status_code == 200 and 'name="approve"' in consent.text
+            cookies = dict(browser.http.cookies)
             browser.http.cookies.clear()
-            forged = await browser.submit(consent, "approve")
-            assert forged.status_code == 403 and "location" not in forged.headers
+            for origin in ("https://evil.example", "null"):
+                forged = await browser.submit(consent, "approve", headers={"Origin": origin})
+                assert forged.status_code == 403 and "location" not in forged.headers
+            browser.http.cookies.set("labmcp_csrf", "another-pages-nonce", path="/auth")
+            forged = await browser.submit(consent, "approve", headers={"Origin": s.url})
+            assert forged.status_code == 403
+            browser.http.cookies.clear()
+            for name, value in cookies.items():
+                browser.http.cookies.set(name, value, path="/auth")
+            ours = await browser.submit(consent, "approve", headers={"Origin": s.url})
+            assert ours.status_code == 303 and "api_user_login" in ours.headers["location"]
 
 
 def redirect_params(response: httpx.Response) -> dict[str, list[str]]:
