@@ -95,6 +95,7 @@ class HTTPSettings:
     max_sessions: int = 100
     max_sessions_per_credential: int = 50
     max_concurrent_requests: int = 32
+    max_connections: int = 256
     idle_timeout: float = 300.0
     body_timeout: float = 10.0
     shutdown_grace: float = 10.0
@@ -280,6 +281,12 @@ OPTIONS: tuple[Option, ...] = (
         "50",
     ),
     Option("--max-concurrent-requests", "LABMCP_MAX_CONCURRENT_REQUESTS", "most requests served at once", "32"),
+    Option(
+        "--max-connections",
+        "LABMCP_MAX_CONNECTIONS",
+        "most open connections to the MCP port; at the cap the one idle longest is closed",
+        "256",
+    ),
     Option("--idle-timeout", "LABMCP_IDLE_TIMEOUT", "close idle HTTP sessions after seconds", "300"),
     Option("--body-timeout", "LABMCP_BODY_TIMEOUT", "seconds an HTTP request body may take to arrive", "10"),
     Option(
@@ -629,6 +636,7 @@ def _http(raw: _Raw, transport: str, auth: AuthSettings) -> HTTPSettings:
         max_sessions=raw.integer("max_sessions", 1),
         max_sessions_per_credential=raw.integer("max_sessions_per_credential", 1),
         max_concurrent_requests=raw.integer("max_concurrent_requests", 1),
+        max_connections=raw.integer("max_connections", 2),
         idle_timeout=raw.number("idle_timeout", 1.0),
         body_timeout=raw.number("body_timeout", 0.001),
         shutdown_grace=raw.number("shutdown_grace"),

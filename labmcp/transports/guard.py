@@ -126,6 +126,9 @@ async def _answer(send: Send, refusal: Refusal, status: int | None = None) -> No
 
 
 CLOSE = ((b"connection", b"close"),)
+RETRY = ((b"retry-after", b"1"), (b"connection", b"close"))
+BODY_BUDGET = 16 * 1024 * 1024
+"""Bytes of request bodies held while they arrive, over all connections (memory stays bounded)."""
 
 
 class Guard:
@@ -152,6 +155,7 @@ class Guard:
         self._body_timeout = settings.body_timeout
         self._max_active = settings.max_concurrent_requests
         self._active = 0
+        self._buffered = 0
         self._clock = clock
         self.sessions = SessionTable(
             total=settings.max_sessions,
@@ -238,19 +242,26 @@ class Guard:
         """The whole body within the body deadline, or None once the request has been answered."""
         chunks: list[bytes] = []
         size = 0
-        with trio.move_on_after(self._body_timeout):
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    return None
-                chunk = bytes(message.get("body", b""))
-                size += len(chunk)
-                if size > self._max_body:
-                    await _refuse(send, 413, f"request body over {self._max_body} bytes", CLOSE)
-                    return None
-                chunks.append(chunk)
-                if not message.get("more_body", False):
-                    return b"".join(chunks)
+        try:
+            with trio.move_on_after(self._body_timeout):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return None
+                    chunk = bytes(message.get("body", b""))
+                    size += len(chunk)
+                    if size > self._max_body:
+                        await _refuse(send, 413, f"request body over {self._max_body} bytes", CLOSE)
+                        return None
+                    if self._buffered + len(chunk) > BODY_BUDGET:
+                        await _refuse(send, 503, "too many request bodies arriving; retry shortly", RETRY)
+                        return None
+                    self._buffered += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        finally:
+            self._buffered -= sum(map(len, chunks))
         log.info("refused a request whose body did not arrive within %g s", self._body_timeout)
         await _refuse(send, 408, f"the request body did not arrive within {self._body_timeout:g} s", CLOSE)
         return None

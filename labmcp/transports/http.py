@@ -97,5 +97,5 @@ async def serve_http(
     app = build_app(server, settings, port, auth=auth)
     log.info("MCP Streamable HTTP on http://%s:%d%s", settings.host, port, MCP_PATH)
     async with trio.open_nursery() as nursery:
-        await nursery.start(hyper.serve, app, config, shutdown)
+        await nursery.start(hyper.serve, app, config, shutdown, hyper.Connections(settings.max_connections))
         task_status.started(port)

@@ -10,6 +10,9 @@ Why our own loop around hypercorn's parts rather than ``hypercorn.trio.serve``:
   to it, and h2c only adds attack surface. An ``Upgrade: h2c`` header is ignored (the request is
   answered over HTTP/1.1, which RFC 9110 §7.8 allows); a prior-knowledge preface (``PRI *
   HTTP/2.0``) gets the connection closed. TLS is never configured here, so ALPN cannot pick h2.
+- **Bounded connections.** At most ``LABMCP_MAX_CONNECTIONS`` are open; at the cap the one idle
+  longest (between requests, or with an incomplete head) is closed to make room, so idle and
+  half-open connections cannot keep a client out, nor exhaust file descriptors.
 - **Deadlines measure the request, not the peer's silence.** hypercorn's ``read_timeout`` also runs
   while an answer is being produced and the client is (rightly) silent, cutting long answers. It is
   off; a request head must arrive within ``keep_alive_timeout`` (hypercorn treats a connection as
@@ -18,6 +21,7 @@ Why our own loop around hypercorn's parts rather than ``hypercorn.trio.serve``:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -26,6 +30,7 @@ from typing import Any
 import h11
 import trio
 from hypercorn.config import Config
+from hypercorn.events import Event, Updated
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.task_group import TaskGroup
@@ -50,29 +55,74 @@ class _PriorKnowledgeH2(Exception):
     """A client opened with the HTTP/2 preface; this server speaks HTTP/1.1 only."""
 
 
+class Connections:
+    """The open connections, at most ``limit``; at the cap the one idle longest makes room.
+
+    "Idle" is hypercorn's own notion: no request in progress, which includes a request head that has
+    not arrived whole. A connection whose request is being read or answered is never evicted; while
+    every one is, a newcomer is turned away at once (its request body is bounded by the guard's body
+    deadline, so this lasts no longer than that).
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: set[_Connection] = set()
+        self._idle: dict[_Connection, None] = {}  # insertion order = how long each has been idle
+
+    def admit(self, connection: _Connection) -> bool:
+        if len(self._open) >= self.limit:
+            if not self._idle:
+                return False
+            oldest = next(iter(self._idle))
+            self.release(oldest)
+            oldest.evict()
+        self._open.add(connection)
+        self._idle[connection] = None
+        return True
+
+    def idle(self, connection: _Connection, idle: bool) -> None:
+        self._idle.pop(connection, None)
+        if idle and connection in self._open:
+            self._idle[connection] = None
+
+    def release(self, connection: _Connection) -> None:
+        self._open.discard(connection)
+        self._idle.pop(connection, None)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+
+_TURNED_AWAY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
+
+
 class _Connection(TCPServer):
     """One client connection: hypercorn's TCP server with our protocol and a fault boundary."""
 
+    def __init__(self, connections: Connections, *args: Any) -> None:
+        super().__init__(*args)
+        self._connections = connections
+        self._scope = trio.CancelScope()
+
+    def evict(self) -> None:
+        self._scope.cancel()
+
+    async def protocol_send(self, event: Event) -> None:
+        if isinstance(event, Updated):
+            self._connections.idle(self, event.idle)
+        await super().protocol_send(event)
+
     async def run(self) -> None:
         stream: Any = self.stream  # a plain SocketStream: TLS is never configured here
+        if not self._connections.admit(self):
+            log.warning("turned a connection away: all %d are busy with requests", self._connections.limit)
+            with trio.move_on_after(1), contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_all(_TURNED_AWAY)
+            await trio.aclose_forcefully(stream)
+            return
         try:
-            client = parse_socket_addr(stream.socket.family, stream.socket.getpeername())
-            server = parse_socket_addr(stream.socket.family, stream.socket.getsockname())
-            async with TaskGroup() as task_group:
-                self._task_group = task_group
-                self.protocol = _HTTP11Only(  # type: ignore[assignment]  # used only through handle()
-                    self.app,
-                    self.config,
-                    self.context,
-                    task_group,
-                    ConnectionState(self.state),
-                    False,
-                    client,
-                    server,
-                    self.protocol_send,
-                )
-                await self.idle_task.restart(self._task_group, self._idle_timeout)
-                await self._read_data()
+            with self._scope:
+                await self._serve(stream)
         except Exception as exc:  # a fault in one connection must not end the server
             if _only(exc, OSError):
                 pass
@@ -82,8 +132,28 @@ class _Connection(TCPServer):
                 log.warning("closed a connection after a protocol fault (%s)", _names(exc))
                 log.debug("protocol fault", exc_info=exc)
         finally:
+            self._connections.release(self)
             with trio.CancelScope(shield=True):
                 await trio.aclose_forcefully(stream)
+
+    async def _serve(self, stream: Any) -> None:
+        client = parse_socket_addr(stream.socket.family, stream.socket.getpeername())
+        server = parse_socket_addr(stream.socket.family, stream.socket.getsockname())
+        async with TaskGroup() as task_group:
+            self._task_group = task_group
+            self.protocol = _HTTP11Only(  # type: ignore[assignment]  # used only through handle()
+                self.app,
+                self.config,
+                self.context,
+                task_group,
+                ConnectionState(self.state),
+                False,
+                client,
+                server,
+                self.protocol_send,
+            )
+            await self.idle_task.restart(self._task_group, self._idle_timeout)
+            await self._read_data()
 
 
 def _only(exc: Exception, kind: type[Exception]) -> bool:
@@ -103,11 +173,13 @@ async def serve(
     app: Callable[..., Awaitable[None]],
     config: Config,
     shutdown: trio.Event,
+    connections: Connections,
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` (ASGI) on ``config.bind`` until ``shutdown`` is set, then let in-flight
-    requests finish for ``config.graceful_timeout`` seconds; what is left then is cancelled."""
+    requests finish for ``config.graceful_timeout`` seconds; what is left then is cancelled.
+    ``connections`` caps the open connections (see ``Connections``)."""
     state: dict[str, Any] = {}
     wrapped = wrap_app(app, config.wsgi_max_body_size, "asgi")
     lifespan = Lifespan(wrapped, config, state)
@@ -121,7 +193,7 @@ async def serve(
             for sock in sockets.insecure_sockets:
                 sock.listen(config.backlog)
                 listeners.append(trio.SocketListener(trio.socket.from_stdlib_socket(sock)))
-            handler = partial(_Connection, wrapped, config, context, ConnectionState(state.copy()))
+            handler = partial(_Connection, connections, wrapped, config, context, ConnectionState(state.copy()))
             async with trio.open_nursery() as accept_nursery:
                 accept_nursery.start_soon(
                     partial(trio.serve_listeners, handler, listeners, handler_nursery=server_nursery)

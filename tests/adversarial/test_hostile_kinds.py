@@ -413,3 +413,27 @@ async def test_sigterm_answers_a_call_past_the_grace_period(
             code = await server.process.wait()
         assert code == 0
     figures["kinds_shutdown"] = {"call_past_grace_answered": True, "exit_code": code}
+
+
+async def test_sigterm_turns_readiness_503_while_the_listener_still_serves(
+    cfake: FakeLabArchives, log_file: Path, tmp_path: Path, figures: dict[str, Any]
+) -> None:
+    """The shutdown delay is long here, so the order is observed without racing a clock: readiness first,
+    the MCP listener still answering, and a second signal ending the process."""
+    env = adversarial_env(cfake, log_file, LABMCP_SHUTDOWN_DELAY="600")
+    async with http_server(env, tmp_path / "stderr.txt") as server, httpx.AsyncClient(timeout=None) as http:
+        headers = await mcp_session(http, server.url)
+        patience = await http_patience(http, server.url, headers)
+        http.timeout = httpx.Timeout(patience)
+        server.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(patience):
+            while (await server.get("/health/ready")).status_code != 503:
+                await trio.sleep(0.05)
+        call = {"jsonrpc": "2.0", "id": "draining", "method": "tools/call"}
+        call["params"] = {"name": "list_notebooks", "arguments": {}}
+        answer = await http.post(server.url, headers=headers, content=json.dumps(call))
+        assert answer.status_code == 200 and rpc_messages(answer)[0]["result"]["structuredContent"]["notebooks"]
+        server.process.send_signal(signal.SIGTERM)
+        with trio.fail_after(patience):
+            await server.process.wait()
+    figures["kinds_shutdown_drain"] = {"ready_503_while_serving": True}

@@ -92,6 +92,7 @@ class Served:
 async def served(
     get_service: Callable[[], Awaitable[NotebookService]] = no_service,
     deadlines: Deadlines | None = None,
+    keep_alive: float | None = None,
     **changes: Any,
 ) -> AsyncIterator[Served]:
     port = free_port()
@@ -101,7 +102,11 @@ async def served(
     app = build_app(server, settings, port, authenticate=two_users)
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
-        await nursery.start(hyper.serve, app, hypercorn_config(settings, port), shutdown)
+        config = hypercorn_config(settings, port)
+        if keep_alive is not None:
+            config.keep_alive_timeout = keep_alive
+        connections = hyper.Connections(settings.max_connections)
+        await nursery.start(hyper.serve, app, config, shutdown, connections)
         result = Served(port)
         async with httpx.AsyncClient(timeout=None) as http:
             start = trio.current_time()
@@ -283,3 +288,39 @@ def _messages(answer: httpx.Response) -> list[dict[str, Any]]:
         ]
     body = answer.json()
     return body if isinstance(body, list) else [body]
+
+
+async def test_an_answer_that_takes_longer_than_any_connection_timeout_arrives_whole() -> None:
+    """hypercorn's read timeout used to cut an answer still being produced (the client is silent then)."""
+    waited = trio.Event()
+
+    async def slow() -> NotebookService:
+        await trio.sleep(1.0)  # the server's work, five times the keep-alive timeout below
+        waited.set()
+        raise UpstreamError("slow upstream answered with an error")
+
+    async with served(slow, keep_alive=0.2) as srv, httpx.AsyncClient(timeout=srv.patience) as http:
+        assert hypercorn_config(HTTPSettings(), srv.port).read_timeout is None
+        alice = await srv.open_session(http)
+        call = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "list_notebooks"}}
+        answer = await http.post(srv.url, headers=alice, content=json.dumps(call))
+        assert waited.is_set()
+        result = next(m for m in _messages(answer) if m.get("id") == 7)["result"]
+        assert result["isError"] and "slow upstream" in result["content"][0]["text"]
+
+
+async def test_idle_and_half_open_connections_make_room_for_a_newcomer() -> None:
+    async with served(max_connections=4) as srv, httpx.AsyncClient(timeout=srv.patience) as http:
+        alice = await srv.open_session(http)
+        streams = []
+        for _ in range(40):  # ten times the cap: request heads that never complete
+            stream = await trio.open_tcp_stream("127.0.0.1", srv.port)
+            await stream.send_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            streams.append(stream)
+        for n in range(3):
+            assert (await srv.tools_list(http, alice, request_id=20 + n)).status_code == 200
+        for stream in streams[: 40 - 4]:  # the longest idle went first, to make room
+            with trio.fail_after(srv.patience):
+                assert await stream.receive_some(100) == b""
+        for stream in streams:
+            await stream.aclose()
