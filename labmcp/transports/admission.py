@@ -3,9 +3,9 @@
 A message is admitted only if it is at most ``max_bytes`` long, valid UTF-8, JSON whose nesting is
 at most ``MAX_DEPTH`` deep, a single object (no batch), and free of what would break a later layer:
 lone UTF-16 surrogates (``"\\ud800"`` decodes to a string no UTF-8 writer can encode), numbers outside
-the signed 64-bit range or beyond a float's range, ``NaN``/``Infinity``, and duplicate keys (two
-readers could see two different messages). Anything else gets a refusal: the JSON-RPC error to
-answer that one message with.
+the signed 64-bit range or beyond a float's range, ``NaN``/``Infinity`` (not JSON, but refused like
+a number out of range so the id is kept), and duplicate keys (two readers could see two different
+messages). Anything else gets a refusal: the JSON-RPC error to answer that one message with.
 
 Codes (JSON-RPC 2.0 §5.1): -32700 when the bytes are not one JSON text we can read (too long, not
 UTF-8, syntax); -32602 when the envelope is fine but ``params`` holds the fault; -32600 for a fault
@@ -85,8 +85,10 @@ def _parse_float(token: str) -> float | _Huge:
     return value if math.isfinite(value) else _HUGE
 
 
-def _parse_constant(token: str) -> None:
-    raise ValueError(f"{token} is not JSON")
+def _parse_constant(token: str) -> _Huge:
+    # NaN and Infinity are not JSON, but common writers emit them for a float; refusing them like an
+    # out-of-range number keeps the request's id and says where the fault is.
+    return _HUGE
 
 
 def _valid_id(value: object) -> RequestId | None:
@@ -145,7 +147,7 @@ def _fault(value: object, duplicated: set[int]) -> str | None:
     while stack:
         item = stack.pop()
         if isinstance(item, _Huge):
-            return "a number out of range"
+            return "a number out of range (or NaN/Infinity)"
         if isinstance(item, str):
             if _LONE_SURROGATE.search(item):
                 return "a lone UTF-16 surrogate"

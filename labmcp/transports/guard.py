@@ -186,6 +186,8 @@ class Guard:
             return
         principal = problem
         session_id = headers.get(SESSION_HEADER, b"").decode("latin-1") or None
+        if session_id is not None and self.sessions.has_expired(session_id, self._clock()):
+            await self._close_session(scope, session_id, "expired")
         if session_id is not None and not self.sessions.owned_by(session_id, principal):
             # Another principal's session answers exactly like an unknown one, so ids cannot be probed.
             await _answer(send, Refusal(types.INVALID_REQUEST, "Session not found"), 404)

@@ -56,6 +56,11 @@ class SessionTable:
     def count(self, principal: str) -> int:
         return sum(1 for s in self._sessions.values() if s.owner == principal)
 
+    def has_expired(self, session_id: str, now: float) -> bool:
+        """Whether ``session_id`` has had nothing in flight for the idle timeout (False if unknown)."""
+        session = self._sessions.get(session_id)
+        return session is not None and session.in_flight == 0 and now - session.last_used >= self.idle_timeout
+
     def expired(self, now: float) -> list[str]:
         """Sessions idle for longer than the idle timeout; the caller closes them and calls ``remove``."""
         return [sid for sid, s in self._sessions.items() if s.in_flight == 0 and now - s.last_used >= self.idle_timeout]

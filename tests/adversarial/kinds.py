@@ -144,11 +144,12 @@ def lone_surrogates(template: dict[str, Any]) -> Iterator[Case]:
                     yield _case("surrogate", path, text, message, key=True, ambiguous_id=path == ("id",))
 
 
-HUGE = ("1e400", "-1e400", "1" + "0" * 30, "-" + "9" * 5000, "9223372036854775808")
+HUGE = ("1e400", "-1e400", "1" + "0" * 30, "-" + "9" * 5000, "9223372036854775808", "NaN", "-Infinity")
 
 
 def huge_numbers(template: dict[str, Any]) -> Iterator[Case]:
-    """Numbers no 64-bit peer can hold, in place of every value and as a new member of every object."""
+    """Numbers no 64-bit peer can hold (and NaN/Infinity, which JSON lacks but writers emit), in place of
+    every value and as a new member of every object."""
     marker = "__HUGE__"
     for path in _paths(template):
         for number in HUGE:

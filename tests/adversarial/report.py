@@ -38,6 +38,7 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str]]:
                     f"{stdio['answered_exactly_once']:,} of {stdio['requests_with_id']:,}",
                 )
             )
+    out += kind_rows(parts)
     if scopes := parts.get("scope_escapes"):
         tried = sum(s["attempts"] for s in scopes.values())
         leaks = sum(s["leaks"] + s["distinguishable"] for s in scopes.values())
@@ -67,6 +68,41 @@ def rows(data: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{load['health_live_probes']} probes, {load['health_live_failures']} failures, max {load['health_live_max_ms']} ms",
             )
         )
+    return out
+
+
+def kind_rows(parts: dict[str, Any]) -> list[tuple[str, str]]:
+    """The hostile kinds of issue 12: how many inputs of each, per transport, and that it survived."""
+    out: list[tuple[str, str]] = []
+    stdio, http = parts.get("kinds_stdio", {}), parts.get("kinds_http", {})
+    for name in dict.fromkeys([*stdio.get("tried", {}), *http.get("tried", {})]):
+        counts = [str(side.get("tried", {}).get(name, "–")) for side in (stdio, http)]
+        out.append((f"Kind: {name} (stdio / HTTP), each answered with its prescribed error", " / ".join(counts)))
+    if stdio or http:
+        calls = f"{stdio.get('well_behaved_calls', 0):,} / {http.get('well_behaved_calls', 0):,}"
+        out.append(("Well-behaved calls beside the message kinds (stdio / HTTP), all correct", calls))
+    if connections := parts.get("kinds_connections"):
+        for name, count in connections["tried"].items():
+            out.append((f"Kind: {name} (HTTP)", f"{count:,}"))
+        probes = f"{connections['health_probes']} probes, all 200, max {connections['health_probe_max_ms']} ms"
+        out.append(("/health/live during the connection kinds", probes))
+        if "rss_after_mib" in connections:
+            out.append(("Server RSS after the connection kinds (bound 128 MiB)", f"{connections['rss_after_mib']} MiB"))
+        out.append(
+            ("Well-behaved calls beside the connection kinds, all correct", f"{connections['well_behaved_calls']:,}")
+        )
+    if parts.get("kinds_request_deadline"):
+        out.append(("A call past LABMCP_REQUEST_TIMEOUT", "answered with isError, counted tool_error"))
+    if shutdown := parts.get("kinds_shutdown"):
+        out.append(
+            ("SIGTERM with a call past the grace period", f"answered with an error; exit {shutdown['exit_code']}")
+        )
+    if parts.get("kinds_shutdown_drain"):
+        out.append(("SIGTERM: readiness 503 while the MCP listener still serves", "yes"))
+    survived = [p for p in ("kinds_stdio", "kinds_http", "kinds_connections") if p in parts]
+    if survived:
+        alive = all(parts[p].get("process_alive_after") for p in survived)
+        out.append(("Server process alive after every kind", "yes" if alive else "NO"))
     return out
 
 

@@ -245,7 +245,7 @@ class StdioPeer:
         assert self.process.stdin is not None
         await self.process.stdin.send_all(data)
 
-    async def until(self, done: Callable[[], bool]) -> None:
+    async def until(self, done: Callable[[], bool], due: Callable[[], object] = lambda: "") -> None:
         """Wait until ``done()``; fail if nothing arrives for ``patience`` seconds or stdout closes."""
         while not done():
             if self.closed:
@@ -254,10 +254,13 @@ class StdioPeer:
             with trio.move_on_after(self.patience) as waited:
                 await changed.wait()
             if waited.cancelled_caught:
-                raise Stalled(f"no answer for {self.patience:.1f} s while answers were due")
+                raise Stalled(f"no answer for {self.patience:.1f} s while answers were due {due()}")
 
     async def wait_for(self, ids: list[Any]) -> None:
-        await self.until(lambda: all(self.answers[i] > 0 for i in ids))
+        def missing() -> list[Any]:
+            return [i for i in ids if self.answers[i] == 0]
+
+        await self.until(lambda: not missing(), lambda: f"for ids {missing()[:10]}")
 
     async def call(self, request_id: Any, method: str, params: dict[str, Any]) -> dict[str, Any]:
         await self.send(

@@ -349,6 +349,8 @@ async def test_connection_kinds_on_both_ports_leave_the_server_serving(
 
         assert server.process.returncode is None
         await probes(5)
+        rss = _gauge((await server.get("/metrics")).text, "process_resident_memory_bytes") / 2**20
+        assert rss < 128, f"RSS {rss:.1f} MiB after the connection kinds"
     lines = read_logs(log_file).splitlines()
     stamp = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ [\w.]+: ")
     assert all(stamp.match(line) or line.startswith("    ") for line in lines if line), "a log line without a stamp"
@@ -359,8 +361,13 @@ async def test_connection_kinds_on_both_ports_leave_the_server_serving(
         "well_behaved_calls": good.answers,
         "health_probes": len(probe_latency),
         "health_probe_max_ms": round(1000 * max(probe_latency), 1),
+        "rss_after_mib": round(rss, 1),
         "process_alive_after": True,
     }
+
+
+def _gauge(metrics: str, name: str) -> float:
+    return float(next(line.split()[1] for line in metrics.splitlines() if line.startswith(name + " ")))
 
 
 async def _search(http: httpx.AsyncClient, server: HTTPServer, headers: dict[str, str], request_id: str) -> Any:

@@ -62,9 +62,14 @@ def test_batches_and_scalars_are_invalid_requests() -> None:
         assert _refusal(text).code == -32600
 
 
-def test_nan_and_infinity_are_not_json() -> None:
-    assert _refusal(b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":NaN}}').code == -32700
-    assert _refusal(b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":-Infinity}}').code == -32700
+def test_nan_and_infinity_are_refused_like_numbers_out_of_range_keeping_the_id() -> None:
+    refusal = _refusal(b'{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":NaN}}')
+    assert (refusal.code, refusal.request_id) == (-32602, 1)
+    refusal = _refusal(b'{"jsonrpc":"2.0","id":"i","method":"x","params":[-Infinity]}')
+    assert (refusal.code, refusal.request_id) == (-32602, "i")
+    assert _refusal(b'{"jsonrpc":"2.0","id":Infinity,"method":"x"}') == Refusal(
+        -32600, "Invalid Request: a number out of range (or NaN/Infinity)"
+    )
 
 
 @pytest.mark.parametrize("kind", [deep_nesting, lone_surrogates, huge_numbers, duplicate_keys])

@@ -324,3 +324,12 @@ async def test_idle_and_half_open_connections_make_room_for_a_newcomer() -> None
                 assert await stream.receive_some(100) == b""
         for stream in streams:
             await stream.aclose()
+
+
+async def test_an_idle_session_expires_and_then_answers_404() -> None:
+    async with served(idle_timeout=1.0) as srv, httpx.AsyncClient(timeout=srv.patience) as http:
+        alice = await srv.open_session(http)
+        await trio.sleep(1.0)  # the server-side idle timeout passing, not a synchronisation
+        assert (await srv.tools_list(http, alice)).status_code == 404
+        fresh = await srv.open_session(http)
+        assert (await srv.tools_list(http, fresh)).status_code == 200

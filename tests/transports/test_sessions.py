@@ -66,6 +66,7 @@ def test_idle_sessions_expire_but_busy_ones_do_not() -> None:
     table.add("busy", "alice", 0.0)
     table.begin("busy", 0.0)
     assert table.expired(9.9) == []
+    assert not table.has_expired("idle", 9.9) and table.has_expired("idle", 10.0)
     assert table.expired(10.0) == ["idle"]
     table.end("busy", 15.0)
     assert table.expired(24.9) == ["idle"]
