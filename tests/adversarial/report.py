@@ -78,6 +78,9 @@ def kind_rows(parts: dict[str, Any]) -> list[tuple[str, str]]:
     for name in dict.fromkeys([*stdio.get("tried", {}), *http.get("tried", {})]):
         counts = [str(side.get("tried", {}).get(name, "–")) for side in (stdio, http)]
         out.append((f"Kind: {name} (stdio / HTTP), each answered with its prescribed error", " / ".join(counts)))
+    if stdio.get("h2_frames_as_lines"):
+        lines = f"{stdio['h2_frames_as_lines']} + {stdio.get('trickled_lines', 0)}"
+        out.append(("HTTP/2 frames sent to stdio as lines + a line trickled byte by byte (survived)", lines))
     if stdio or http:
         calls = f"{stdio.get('well_behaved_calls', 0):,} / {http.get('well_behaved_calls', 0):,}"
         out.append(("Well-behaved calls beside the message kinds (stdio / HTTP), all correct", calls))

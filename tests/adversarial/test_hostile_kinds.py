@@ -122,6 +122,18 @@ async def beside(server: HTTPServer, patience: float) -> AsyncIterator[GoodClien
     assert not good.wrong, good.wrong[:3]
 
 
+@asynccontextmanager
+async def session_on(
+    env: dict[str, str], stderr: Path
+) -> AsyncIterator[tuple[HTTPServer, httpx.AsyncClient, dict[str, str], float]]:
+    """A sidecar process, a raw client with one MCP session on it, and this machine's patience now."""
+    async with http_server(env, stderr) as server, httpx.AsyncClient(timeout=None) as http:
+        headers = await mcp_session(http, server.url)
+        patience = await http_patience(http, server.url, headers)
+        http.timeout = httpx.Timeout(patience)
+        yield server, http, headers, patience
+
+
 def _check_answer(case: Case, message: dict[str, Any]) -> str | None:
     error = message.get("error") or {}
     if error.get("code") != case.code or message.get("id") != case.request_id:
@@ -165,7 +177,6 @@ async def test_stdio_answers_every_kind_with_the_error_its_position_prescribes(
                     if problem or peer.answers[case.request_id] != 1:
                         wrong.append(problem or f"{case.where}: answered {peer.answers[case.request_id]} times")
         # Connection kinds have no stdio form; their bytes arrive as lines all the same.
-        tried["h2 frames as lines"] = H2_VARIANTS
         for variant in range(H2_VARIANTS):
             await peer.send(h2_frames(variant) + b"\n")
         slow = b'{"jsonrpc":"2.0","id":"slow","method":"ping"}\n'
@@ -179,7 +190,13 @@ async def test_stdio_answers_every_kind_with_the_error_its_position_prescribes(
     assert not wrong, wrong[:10]
     process.kill()
     await process.wait()
-    figures["kinds_stdio"] = {"tried": tried, "well_behaved_calls": good + 1, "process_alive_after": True}
+    figures["kinds_stdio"] = {
+        "tried": tried,
+        "h2_frames_as_lines": H2_VARIANTS,
+        "trickled_lines": 1,
+        "well_behaved_calls": good + 1,
+        "process_alive_after": True,
+    }
 
 
 async def test_http_answers_every_kind_with_the_same_errors_as_stdio(
@@ -188,10 +205,7 @@ async def test_http_answers_every_kind_with_the_same_errors_as_stdio(
     env = adversarial_env(cfake, log_file, LABARCHIVES_LOG_LEVEL="INFO")
     wrong: list[str] = []
     tried: dict[str, int] = {}
-    async with http_server(env, tmp_path / "stderr.txt") as server, httpx.AsyncClient(timeout=None) as http:
-        headers = await mcp_session(http, server.url)
-        patience = await http_patience(http, server.url, headers)
-        http.timeout = httpx.Timeout(patience)
+    async with session_on(env, tmp_path / "stderr.txt") as (server, http, headers, patience):
         async with beside(server, patience) as good:
             for name, cases in all_cases().items():
                 tried[name] = len(cases)
@@ -242,10 +256,7 @@ async def test_connection_kinds_on_both_ports_leave_the_server_serving(
         LABMCP_MAX_SESSIONS_PER_CREDENTIAL="20",
     )
     tried: dict[str, int] = {}
-    async with http_server(env, tmp_path / "stderr.txt") as server, httpx.AsyncClient(timeout=None) as http:
-        headers = await mcp_session(http, server.url)
-        patience = await http_patience(http, server.url, headers)
-        http.timeout = httpx.Timeout(patience)
+    async with session_on(env, tmp_path / "stderr.txt") as (server, http, headers, patience):
         probe_latency: list[float] = []
 
         async def probes(count: int) -> None:
@@ -382,9 +393,7 @@ async def test_a_call_past_the_request_deadline_is_answered_and_counted_as_an_er
     cfake: FakeLabArchives, log_file: Path, tmp_path: Path, figures: dict[str, Any]
 ) -> None:
     env = adversarial_env(cfake, log_file, LABMCP_REQUEST_TIMEOUT="3", LABARCHIVES_READ_TIMEOUT="600")
-    async with http_server(env, tmp_path / "stderr.txt") as server, httpx.AsyncClient(timeout=None) as http:
-        headers = await mcp_session(http, server.url)
-        http.timeout = httpx.Timeout(await http_patience(http, server.url, headers))
+    async with session_on(env, tmp_path / "stderr.txt") as (server, http, headers, _):
         cfake.faults.add("latency", method="entry_search", times=None, seconds=600)
         late = await _search(http, server, headers, "deadline")
         assert late["isError"] and "longer than 3 s" in late["content"][0]["text"]
@@ -399,10 +408,7 @@ async def test_sigterm_answers_a_call_past_the_grace_period(
     cfake: FakeLabArchives, log_file: Path, tmp_path: Path, figures: dict[str, Any]
 ) -> None:
     env = adversarial_env(cfake, log_file, LABMCP_SHUTDOWN_GRACE="1", LABARCHIVES_READ_TIMEOUT="600")
-    async with http_server(env, tmp_path / "stderr.txt") as server, httpx.AsyncClient(timeout=None) as http:
-        headers = await mcp_session(http, server.url)
-        patience = await http_patience(http, server.url, headers)
-        http.timeout = httpx.Timeout(patience)
+    async with session_on(env, tmp_path / "stderr.txt") as (server, http, headers, patience):
         cfake.faults.add("latency", method="entry_search", times=None, seconds=600)
         results: list[Any] = []
 
@@ -428,10 +434,7 @@ async def test_sigterm_turns_readiness_503_while_the_listener_still_serves(
     """The shutdown delay is long here, so the order is observed without racing a clock: readiness first,
     the MCP listener still answering, and a second signal ending the process."""
     env = adversarial_env(cfake, log_file, LABMCP_SHUTDOWN_DELAY="600")
-    async with http_server(env, tmp_path / "stderr.txt") as server, httpx.AsyncClient(timeout=None) as http:
-        headers = await mcp_session(http, server.url)
-        patience = await http_patience(http, server.url, headers)
-        http.timeout = httpx.Timeout(patience)
+    async with session_on(env, tmp_path / "stderr.txt") as (server, http, headers, patience):
         server.process.send_signal(signal.SIGTERM)
         with trio.fail_after(patience):
             while (await server.get("/health/ready")).status_code != 503:
