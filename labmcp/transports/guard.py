@@ -125,6 +125,20 @@ async def _answer(send: Send, refusal: Refusal, status: int | None = None) -> No
     await _reply(send, status or (200 if refusal.request_id is not None else 400), refusal.body())
 
 
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that yields the body already read, then whatever the connection says next."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 CLOSE = ((b"connection", b"close"),)
 RETRY = ((b"retry-after", b"1"), (b"connection", b"close"))
 BODY_BUDGET = 16 * 1024 * 1024
@@ -181,8 +195,10 @@ class Guard:
             log.info("refused %s %s: %s", scope.get("method"), str(scope.get("path"))[:200], message)
             await _refuse(send, status, message, extra)
             return
-        if problem is None:  # a path the auth hook serves: to the SDK as it is, no admission
-            await self._app(scope, receive, send)
+        if problem is None:  # a path the auth hook serves: to the SDK after its body, no admission
+            body = await self._read_body(receive, send)
+            if body is not None:
+                await self._app(scope, _replay(body, receive), send)
             return
         principal = problem
         session_id = headers.get(SESSION_HEADER, b"").decode("latin-1") or None

@@ -25,6 +25,7 @@ from labmcp.server.app import build_server
 from labmcp.server.deadline import Deadlines
 from labmcp.server.tools import ToolLimits, enabled_tools
 from labmcp.transports import hyper
+from labmcp.transports.guard import AuthHook
 from labmcp.transports.http import build_app, hypercorn_config
 
 TOKENS = {b"token-alice": "alice", b"token-bob": "bob"}
@@ -93,13 +94,14 @@ async def served(
     get_service: Callable[[], Awaitable[NotebookService]] = no_service,
     deadlines: Deadlines | None = None,
     keep_alive: float | None = None,
+    auth: AuthHook | None = None,
     **changes: Any,
 ) -> AsyncIterator[Served]:
     port = free_port()
     settings = replace(HTTPSettings(port=port), **changes)
     limits = ToolLimits(content_limit=40_000, max_depth=5, enabled=enabled_tools(()))
     server = build_server(lambda ctx: get_service(), name="t", version="0", limits=limits, deadlines=deadlines)
-    app = build_app(server, settings, port, authenticate=two_users)
+    app = build_app(server, settings, port, authenticate=two_users, auth=auth)
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         config = hypercorn_config(settings, port)
@@ -333,3 +335,10 @@ async def test_an_idle_session_expires_and_then_answers_404() -> None:
         assert (await srv.tools_list(http, alice)).status_code == 404
         fresh = await srv.open_session(http)
         assert (await srv.tools_list(http, fresh)).status_code == 200
+
+
+async def test_a_slow_body_to_a_path_of_the_auth_layer_gets_408_too() -> None:
+    hook = AuthHook(authenticate=two_users, challenge=b"Bearer", serves=lambda path: path == "/token")
+    async with served(auth=hook, body_timeout=0.5) as srv:
+        head = b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\ngrant_type="
+        assert (await srv.raw(head)).startswith(b"HTTP/1.1 408")
