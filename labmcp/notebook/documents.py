@@ -53,8 +53,6 @@ class Window:
 
     piece: Slice
     context: str
-    first: int
-    last: int
 
 
 def _layout(parts: tuple[Part, ...]) -> tuple[str, list[int]]:
@@ -83,7 +81,7 @@ def window(document: Document, start: int, limit: int, first: int = 0, last: int
             head = part.header if part.header and past_head else ""
             name = part.title or document.unit
             context = f"[… continuing {name}]\n\n{head}"
-    return Window(piece, context, first, last)
+    return Window(piece, context)
 
 
 class Memo(Protocol):

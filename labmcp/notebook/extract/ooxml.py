@@ -200,8 +200,3 @@ def _elements(chunks: Iterator[bytes], want: Want, what: str, limits: Limits) ->
 
 def _clark(name: str) -> str:
     return "{" + name if "}" in name else name
-
-
-def texts(element: ET.Element, tag: str) -> str:
-    """The concatenated text of every ``tag`` element below ``element``."""
-    return "".join(t.text or "" for t in element.iter(tag))
