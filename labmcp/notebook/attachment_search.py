@@ -17,8 +17,10 @@ from labmcp.errors import InvalidArgumentError, RequestBudgetError
 from labmcp.labarchives.models import Entry
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, iso
+from labmcp.notebook.escape import escape_text
+from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
-from labmcp.notebook.render import format_size
+from labmcp.notebook.render import FRAME_END, FRAME_START, format_size
 from labmcp.notebook.scope import Located, Source
 from labmcp.notebook.search import Searcher
 
@@ -144,19 +146,22 @@ class AttachmentFinder:
         asked += [f"updated from {iso(begin)}"] if begin else []
         asked += [f"updated until {iso(end)}"] if end else []
         lines = [f"# Attachments: {'; '.join(asked) or 'all'}", "", f"{len(hits)} file(s)."]
+        # Names, types and captions are notebook text: escaped, and the list framed like search's (§8.14).
+        lines += ["", FRAME_START] if hits else []
         for n, hit in enumerate(hits, 1):
-            where = " / ".join(p for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
+            parts = (hit["notebook_name"], hit["folder_path"], hit["page_title"])
+            where = " / ".join(escape_text(p) for p in parts if p)
             size = format_size(hit["size"]) if hit["size"] is not None else "size unknown"
+            kind = escape_text(hit["content_type"]) if hit["content_type"] else "type unknown"
             lines += [
                 "",
-                f"{n}. **{hit['filename']}** ({size}, {hit['content_type'] or 'type unknown'}), "
-                f"updated {hit['updated_at'] or '?'}",
+                f"{n}. **{escape_text(hit['filename'] or '')}** ({size}, {kind}), updated {hit['updated_at'] or '?'}",
                 f"   {where} — page id `{hit['page_id']}`, entry id `{hit['entry_id']}` — {hit['link']}",
             ]
             if hit["caption"]:
-                lines.append(f"   caption: {' '.join(hit['caption'].split())[:300]}")
+                lines.append(f"   caption: {escape_text(hit['caption'], max_chars=300)}")
         if hits:
-            lines += ["", "Read one with get_attachment(notebook_id, page_id, entry_id)."]
+            lines += ["", FRAME_END, "", "Read one with get_attachment(notebook_id, page_id, entry_id)."]
         if not complete:
             lines += ["", "Stopped at the per-request limit of LabArchives calls: these are the files proven so far. "
                       "Narrow the search (notebook_id, extension, dates, terms) to see the rest."]  # fmt: skip
@@ -174,4 +179,4 @@ class AttachmentFinder:
             "complete": complete,
             "results": hits,
         }
-        return Rendered("\n".join(lines), structured)
+        return Rendered(seal("\n".join(lines), new_nonce()), structured)
