@@ -72,6 +72,13 @@ def test_nan_and_infinity_are_refused_like_numbers_out_of_range_keeping_the_id()
     )
 
 
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_nan_and_infinity_answer_the_request_id(constant: bytes) -> None:
+    """The id is readable, so the refusal names it (a client waiting on it must hear back)."""
+    assert _refusal(b'{"jsonrpc":"2.0","id":"a","method":"x","params":{"b":' + constant + b"}}").request_id == "a"
+    assert _refusal(b'{"jsonrpc":"2.0","id":7,"method":"x","params":[' + constant + b"]}").request_id == 7
+
+
 @pytest.mark.parametrize("kind", [deep_nesting, lone_surrogates, huge_numbers, duplicate_keys])
 def test_every_generated_case_of_each_kind_is_refused_with_the_code_for_its_position(kind: Any) -> None:
     cases = [case for template in TEMPLATES for case in kind(template)]
