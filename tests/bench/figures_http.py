@@ -1,11 +1,13 @@
-"""Streamable HTTP under load: tools/call throughput and latency with concurrent clients, three servers.
+"""Streamable HTTP under load: tools/call throughput and latency with concurrent clients, four servers.
 
 Compared: (a) the minimal SDK server on uvicorn (asyncio, the SDK's default stack: the baseline),
-(b) the same minimal server on hypercorn's trio worker (the stack our transport uses), and (c) our
-real server (guard + SDK app on hypercorn-trio) calling ``list_notebooks``, answered from its cache.
+(b) the same minimal server on hypercorn's trio worker (the stack our transport uses), (c) the same
+again with JSON instead of SSE responses (what would lift that stack's limit), and (d) our real
+server (guard + SDK app on hypercorn-trio) calling ``list_notebooks``, answered from its cache. The
+smoke run (``--quick``) keeps (a) and (d).
 
 The load generator is ``wrk`` (C, one thread, ``tests/bench/wrk_mcp.lua``) so it is not the
-bottleneck: its CPU time is measured and reported per run, beside the server's. The three servers
+bottleneck: its CPU time is measured and reported per run, beside the server's. The servers
 run side by side and the load runs alternate between them (ABBA rounds), each client count in turn.
 Without wrk on PATH the httpx client below is the fallback, and the table says so (on 2 cores a
 Python load client competes with the server for CPU, so its ratios are not verdicts).
