@@ -89,9 +89,6 @@ class Connections:
         self._open.discard(connection)
         self._idle.pop(connection, None)
 
-    def __len__(self) -> int:
-        return len(self._open)
-
 
 _TURNED_AWAY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
 

@@ -53,9 +53,6 @@ class SessionTable:
         session = self._sessions.get(session_id)
         return session is not None and hmac.compare_digest(session.owner, principal)
 
-    def count(self, principal: str) -> int:
-        return sum(1 for s in self._sessions.values() if s.owner == principal)
-
     def has_expired(self, session_id: str, now: float) -> bool:
         """Whether ``session_id`` has had nothing in flight for the idle timeout (False if unknown)."""
         session = self._sessions.get(session_id)
