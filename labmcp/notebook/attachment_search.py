@@ -46,9 +46,9 @@ def parse_day(raw: str, name: str, *, end: bool) -> datetime:
             day = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), tzinfo=UTC)
             return day + timedelta(days=1, seconds=-1) if end else day
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 at +14:00 has no UTC datetime
         raise InvalidArgumentError(f"{name} must be a date like 2026-03-01 (UTC), got {raw!r}") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class AttachmentFinder:

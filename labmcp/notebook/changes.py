@@ -53,7 +53,10 @@ def parse_since(text: str, now: datetime) -> datetime:
             ) from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-    when = when.astimezone(UTC)
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:  # year 1 at +14:00 or year 9999 at -14:00 has no UTC datetime
+        raise InvalidArgumentError(f"since is outside the years datetimes can hold; got {text[:60]!r}") from None
     if when > now:
         raise InvalidArgumentError(f"since is in the future ({when:%Y-%m-%dT%H:%M:%SZ})")
     return max(when, now - MAX_AGE)

@@ -57,6 +57,8 @@ async def test_a_folder_scope_shows_only_files_below_it(fake: FakeLabArchives) -
         ({"begin_date": "March"}, "begin_date must be a date"),
         ({"begin_date": "2026-04-01", "end_date": "2026-03-01"}, "begin_date must not be after end_date"),
         ({"limit": 101}, "limit must be between 1 and 100"),
+        ({"begin_date": "0001-01-01T00:00:00+14:00"}, "begin_date must be a date"),
+        ({"end_date": "9999-12-31T23:59:59-14:00"}, "end_date must be a date"),
     ],
 )
 async def test_wrong_arguments_are_named(fake: FakeLabArchives, args: dict[str, object], message: str) -> None:

@@ -29,7 +29,10 @@ def test_since_forms(text: str, expected: datetime) -> None:
     assert parse_since(text, NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "7 days ago", "", "2027-01-01", "-3d"])
+@pytest.mark.parametrize(
+    "text",
+    ["yesterday", "7 days ago", "", "2027-01-01", "-3d", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"],
+)
 def test_bad_since_is_a_specific_error(text: str) -> None:
     with pytest.raises(InvalidArgumentError, match="since"):
         parse_since(text, NOW)
