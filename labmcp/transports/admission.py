@@ -195,8 +195,9 @@ def admit(data: bytes, max_bytes: int) -> Admitted | Refusal:
         )
     except json.JSONDecodeError as exc:
         return Refusal(types.PARSE_ERROR, f"Parse error: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    except (ValueError, RecursionError):  # NaN/Infinity; RecursionError cannot happen past the scan (backstop)
-        # The text is JSON but for a constant, so the scanner's id is the message's id: answer it.
+    except (ValueError, RecursionError):
+        # A backstop: NaN/Infinity come back from the hooks as out-of-range numbers, and nesting past
+        # the scan's limit never reaches the parser. The scanner's id is still the message's id.
         return Refusal(types.PARSE_ERROR, "Parse error: not a JSON text", scan.request_id)
     if not isinstance(raw, dict):
         return Refusal(types.INVALID_REQUEST, "Invalid Request: a message must be one JSON object (no batches)")
