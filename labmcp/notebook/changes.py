@@ -111,14 +111,7 @@ class ChangeFeed:
             "complete": complete,
             "pages": data,
         }
-        return Rendered(seal(_markdown(when, data, complete, self._scope_text(nbid)), new_nonce()), structured)
-
-    def _scope_text(self, nbid: str | None) -> str:
-        names = [nb.name for nb in ([self._scope.notebook(nbid)] if nbid else self._scope.notebooks)]
-        where = ", ".join(escape_text(n) for n in names)
-        if self._scope.folder is not None:
-            where += " / " + escape_text("/".join(self._scope.folder.folders))
-        return where
+        return Rendered(seal(_markdown(when, data, complete, self._searcher.where(nbid)), new_nonce()), structured)
 
     def _page_data(self, page: _PageChanges) -> dict[str, Any]:
         nb, node = page.located.notebook, page.located.node

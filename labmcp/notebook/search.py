@@ -290,7 +290,7 @@ class Searcher:
         while True:
             next_cursor = None if complete else self._codec.encode(binding, *position)
             note = self._total_note(totals, nbid)
-            text = _compose(query, page, data, cap, with_links, complete, next_cursor, note, self._where(nbid))
+            text = _compose(query, page, data, cap, with_links, complete, next_cursor, note, self.where(nbid))
             if len(text) <= self._budget:
                 break
             # Over budget: shorten snippets first, then leave the links to the structured content,
@@ -315,8 +315,8 @@ class Searcher:
         }
         return Rendered(seal(text, new_nonce()), structured)
 
-    def _where(self, nbid: str | None) -> str:
-        """The scope searched, in words: notebook names, and the folder when the scope has one."""
+    def where(self, nbid: str | None) -> str:
+        """The scope searched (recent changes name it too): notebook names, and the folder if any."""
         names = [nb.name for nb in ([self._scope.notebook(nbid)] if nbid else self._scope.notebooks)]
         where = ", ".join(escape_text(name) for name in names)
         if self._scope.folder is not None:
