@@ -49,6 +49,24 @@ class _HTTP11Only(H11Protocol):
         if event.method == b"PRI" and event.target == b"*" and event.http_version == b"2.0":
             raise _PriorKnowledgeH2
         # Upgrade: h2c is ignored: the request is served over HTTP/1.1.
+        # h11 bounds only a head that arrives in pieces; one that arrives whole (up to a 64 KiB read)
+        # is parsed at any size, so the head's own size is checked here (431, RFC 6585 §5).
+        size = len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
+        if size > self.config.h11_max_incomplete_size:
+            await self._refuse(431)
+        # Both framings at once is how requests are smuggled past a proxy that reads the other one
+        # (RFC 9112 §6.1: the connection must close after the answer); refuse and close.
+        names = {name for name, _ in event.headers}
+        if b"transfer-encoding" in names and b"content-length" in names:
+            await self._refuse(400)
+
+    async def _refuse(self, status: int) -> None:
+        await self._send_error_response(status)
+        raise _RefusedHead(status)
+
+
+class _RefusedHead(Exception):
+    """A request head refused with an error answer; the connection closes after it."""
 
 
 class _PriorKnowledgeH2(Exception):
@@ -125,6 +143,8 @@ class _Connection(TCPServer):
                 pass
             elif _only(exc, _PriorKnowledgeH2):
                 log.info("closed a connection that opened with the HTTP/2 preface (HTTP/1.1 only)")
+            elif _only(exc, _RefusedHead):
+                log.info("refused a request head (too large, or both Content-Length and Transfer-Encoding)")
             else:
                 log.warning("closed a connection after a protocol fault (%s)", _names(exc))
                 log.debug("protocol fault", exc_info=exc)

@@ -346,3 +346,21 @@ async def test_a_slow_body_to_a_path_of_the_auth_layer_gets_408_too() -> None:
     async with served(auth=hook, body_timeout=0.5) as srv:
         head = b"POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\ngrant_type="
         assert (await srv.raw(head)).startswith(b"HTTP/1.1 408")
+
+
+async def test_a_large_head_sent_whole_gets_431_and_both_framings_get_400_and_a_close() -> None:
+    """h11 bounds only heads that arrive in pieces; one written in a single send is checked too.
+    A request with Content-Length and Transfer-Encoding is answered once and the connection closed,
+    so nothing smuggled behind it is served (RFC 9112 §6.1)."""
+    async with served() as srv, httpx.AsyncClient(timeout=srv.patience) as http:
+        big = b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + b"a" * 40_000 + b"\r\n\r\n"
+        assert (await srv.raw(big)).startswith(b"HTTP/1.1 431")
+        smuggle = (
+            b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer token-alice\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"0\r\n\r\nGET /elsewhere HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
+        answer = await srv.raw(smuggle)
+        assert answer.startswith(b"HTTP/1.1 400") and answer.count(b"HTTP/1.1 ") == 1, answer[:300]
+        alice = await srv.open_session(http)
+        assert (await srv.tools_list(http, alice)).status_code == 200
