@@ -102,7 +102,8 @@ class ChangeFeed:
         return ordered, complete
 
     async def recent_changes(self, since: str, nbid: str | None = None, now: datetime | None = None) -> Rendered:
-        when = parse_since(since, now or datetime.now(UTC))
+        now = now or datetime.now(UTC)
+        when = parse_since(since, now)
         pages, complete = await self.changed_pages(when, nbid)
         data = [self._page_data(page) for page in pages]
         structured: dict[str, Any] = {
@@ -111,7 +112,8 @@ class ChangeFeed:
             "complete": complete,
             "pages": data,
         }
-        return Rendered(seal(_markdown(when, data, complete, self._searcher.where(nbid)), new_nonce()), structured)
+        markdown = _markdown(when, data, complete, self._searcher.where(nbid), now - when)
+        return Rendered(seal(markdown, new_nonce()), structured)
 
     def _page_data(self, page: _PageChanges) -> dict[str, Any]:
         nb, node = page.located.notebook, page.located.node
@@ -141,7 +143,15 @@ def _stamp(entry: Entry) -> datetime:
     return entry.updated_at or datetime.min.replace(tzinfo=UTC)
 
 
-def _markdown(when: datetime, pages: list[dict[str, Any]], complete: bool, where: str) -> str:
+def _wider(span: timedelta) -> str:
+    """What to try after nothing changed in ``span``: a window longer than the one asked, if any."""
+    for days in (30, 365, MAX_AGE.days - 10):
+        if span < timedelta(days=days):
+            return f"; try an earlier `since` (e.g. {days}d)"
+    return ""
+
+
+def _markdown(when: datetime, pages: list[dict[str, Any]], complete: bool, where: str, span: timedelta) -> str:
     count = sum(len(p["changes"]) for p in pages)
     lines = [
         f"# Changes since {when:%Y-%m-%d %H:%M} UTC",
@@ -149,7 +159,7 @@ def _markdown(when: datetime, pages: list[dict[str, Any]], complete: bool, where
         f"{count} changed entr{'y' if count == 1 else 'ies'} on {len(pages)} page(s) in {where}, newest first.",
     ]
     if not pages:
-        lines.append("Nothing in scope changed in that time; try an earlier `since` (e.g. 30d).")
+        lines.append(f"Nothing in scope changed in that time{_wider(span)}.")
     else:
         lines += ["", FRAME_START]
     for n, page in enumerate(pages, 1):

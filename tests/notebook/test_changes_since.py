@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from labmcp.errors import InvalidArgumentError
+from labmcp.fake import FakeLabArchives
 from labmcp.notebook.changes import parse_since
 from labmcp.notebook.uris import ChangesURI, changes_uri, parse_uri
+from tests.notebook.attachment_support import demo_service
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -46,3 +49,14 @@ def test_changes_uri_round_trips_ids_with_reserved_characters() -> None:
         parse_uri("labarchives://changes?since=1d&since=2d")
     with pytest.raises(InvalidArgumentError):
         parse_uri("labarchives://changes?cursor=x")
+
+
+async def test_an_empty_answer_suggests_only_a_longer_window(fake: FakeLabArchives) -> None:
+    """After nothing changed in 30 days, 'try e.g. 30d' would send the reader round in a circle."""
+    async with demo_service(fake) as service:
+        for asked in (7, 30, 200, 3650):
+            answer = await service.recent_changes(f"{asked}d")
+            if answer.structured["pages"]:
+                continue
+            suggested = re.findall(r"e\.g\. (\d+)d", answer.markdown)
+            assert all(int(days) > asked for days in suggested), (asked, answer.markdown)
