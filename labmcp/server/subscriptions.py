@@ -24,7 +24,7 @@ from typing import Any
 
 import trio
 
-from labmcp.errors import InvalidArgumentError, LabMCPError
+from labmcp.errors import InvalidArgumentError, LabMCPError, StartupError
 from labmcp.labarchives.quota import request_scope
 from labmcp.notebook import uris
 from labmcp.notebook.service import NotebookService
@@ -83,8 +83,8 @@ class Subscriptions:
                 with trio.move_on_after(5):
                     await send(session)
                     sent += 1
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, RuntimeError):
-                holders.pop(key, None)  # the connection is gone: forget it
+            except Exception:  # the connection is gone or refuses: forget it, never fail the watcher
+                holders.pop(key, None)
         return sent
 
 
@@ -103,8 +103,19 @@ async def watch(
     now: Callable[[], datetime],
     notebooks_may_change: bool,
 ) -> None:
-    """Poll the change feed every ``interval`` seconds while anyone subscribed; runs until cancelled."""
-    service = await get_service()
+    """Poll the change feed every ``interval`` seconds while anyone subscribed; runs until cancelled.
+
+    Never ends the process: a start-up that failed leaves nothing to watch, and a failing poll is
+    logged and tried again next interval.
+    """
+    while True:
+        try:
+            service = await get_service()
+            break
+        except StartupError:
+            return
+        except LabMCPError:
+            await trio.sleep(interval)  # still starting
     since = now()
     notebook_ids = {nb.id for nb in service.scope.notebooks}
     seen: set[tuple[str, int | None]] = set()
@@ -122,6 +133,9 @@ async def watch(
                     notebook_ids = await _notebooks_changed(service, subscriptions, notebook_ids)
         except LabMCPError as exc:
             log.warning("subscription poll failed: %s", exc)
+            continue
+        except Exception:
+            log.exception("subscription poll failed unexpectedly; trying again next interval")
             continue
         since = polled
 

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 async def test_wrong_access_password_is_told_to_the_assistant_and_the_server_keeps_serving(fake: Any) -> None:
-    env = server_env(fake, LABARCHIVES_SECRET="Wrong+Secret/Value=01")
+    # With subscriptions on, the change watcher must not take the process down with the failed start.
+    env = server_env(fake, LABARCHIVES_SECRET="Wrong+Secret/Value=01", LABMCP_SUBSCRIPTION_INTERVAL="1")
     with trio.fail_after(60):
         async with stdio_client(env) as client:
             tools = await client.list_tools()
