@@ -22,7 +22,7 @@ from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
 from labmcp.notebook.render import FRAME_END, FRAME_START, format_size
 from labmcp.notebook.scope import Located, Source
-from labmcp.notebook.search import Searcher
+from labmcp.notebook.search import Searcher, page_fields
 
 MAX_RESULTS: Final = 100
 MAX_TERMS_CHARS: Final = 500
@@ -116,18 +116,13 @@ class AttachmentFinder:
     def _hit_data(self, located: Located, entry: Entry) -> dict[str, Any]:
         nbid, page_id = located.notebook.id, located.node.tree_id
         return {
-            "notebook_id": nbid,
-            "notebook_name": located.notebook.name,
-            "folder_path": located.folder_path,
-            "page_title": located.node.display_text,
-            "page_id": page_id,
+            **page_fields(located, self._links),
             "entry_id": entry.eid,
             "filename": entry.attach_file_name,
             "size": entry.attach_file_size,
             "content_type": entry.attach_content_type,
             "caption": entry.caption,
             "updated_at": iso(entry.updated_at),
-            "link": self._links.page(nbid, page_id),
             "uri": uris.attachment_uri(nbid, page_id, entry.eid),
         }
 

@@ -24,7 +24,7 @@ from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
 from labmcp.notebook.render import FRAME_END, FRAME_START
 from labmcp.notebook.scope import Located, Scope, Source
-from labmcp.notebook.search import Searcher
+from labmcp.notebook.search import Searcher, page_fields
 
 MAX_CHANGES: Final = 200
 """Changed entries asked of LabArchives per notebook (``max_to_return``), newest first."""
@@ -118,12 +118,7 @@ class ChangeFeed:
     def _page_data(self, page: _PageChanges) -> dict[str, Any]:
         nb, node = page.located.notebook, page.located.node
         return {
-            "notebook_id": nb.id,
-            "notebook_name": nb.name,
-            "folder_path": page.located.folder_path,
-            "page_title": node.display_text,
-            "page_id": node.tree_id,
-            "link": self._links.page(nb.id, node.tree_id),
+            **page_fields(page.located, self._links),
             "uri": uris.page_uri(nb.id, node.tree_id),
             "changes": [
                 {

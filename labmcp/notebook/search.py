@@ -64,6 +64,20 @@ class Hit:
     offset: int
 
 
+def page_fields(located: Located, links: Links) -> dict[str, Any]:
+    """Where a proven hit sits, as every search-like answer reports it (search, recent changes,
+    attachment search): notebook, folder path, page title and id, and the page's link."""
+    nb, node = located.notebook, located.node
+    return {
+        "notebook_id": nb.id,
+        "notebook_name": nb.name,
+        "folder_path": located.folder_path,
+        "page_title": node.display_text,
+        "page_id": node.tree_id,
+        "link": links.page(nb.id, node.tree_id),
+    }
+
+
 class Searcher:
     """``search``: scan upstream results, prove each hit's placement, fill a page, render it in budget."""
 
@@ -260,16 +274,11 @@ class Searcher:
     def _hit_data(self, hit: Hit, query: str) -> dict[str, Any]:
         nb, node = hit.located.notebook, hit.located.node
         return {
-            "notebook_id": nb.id,
-            "notebook_name": nb.name,
-            "folder_path": hit.located.folder_path,
-            "page_title": node.display_text,
-            "page_id": node.tree_id,
+            **page_fields(hit.located, self._links),
             "entry_id": hit.entry.eid,
             "part_type": hit.entry.part_type,
             "snippet": snippet(hit.entry, query),
             "updated_at": iso(hit.entry.updated_at),
-            "link": self._links.page(nb.id, node.tree_id),
             "uri": uris.page_uri(nb.id, node.tree_id),
         }
 
