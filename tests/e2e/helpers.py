@@ -7,9 +7,11 @@ import shlex
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import mcp_types as types
+import pytest
 from mcp import Client, StdioServerParameters
 
 
@@ -64,3 +66,14 @@ async def attachments(client: Any, nbid: str, pages: list[dict[str, Any]]) -> di
             if entry["part_type"] == "Attachment":
                 found[entry["filename"]] = (page["id"], entry["entry_id"])
     return found
+
+
+def npm_tool(env_var: str, what: str) -> str:
+    """The path of an npm-installed judge that `make test` provides in ``env_var``: a missing one skips a
+    local run and fails under CI or LABMCP_REQUIRE_TOOLS=1, so CI can never pass without it."""
+    path = os.environ.get(env_var, "")
+    if not path or not Path(path).exists():
+        if os.environ.get("LABMCP_REQUIRE_TOOLS") == "1" or os.environ.get("CI"):
+            pytest.fail(f"{what} is missing: `make test` installs it (npm)")
+        pytest.skip(f"{what} not installed; run the tests through `make test`")
+    return path

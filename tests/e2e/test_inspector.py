@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 
-from tests.e2e.helpers import server_command, server_env
+from tests.e2e.helpers import npm_tool, server_command, server_env
 
 pytestmark = pytest.mark.slow
 
 
 def _inspector() -> str:
-    path = os.environ.get("LABMCP_INSPECTOR", "")
-    if not path or not Path(path).exists():
-        if os.environ.get("LABMCP_REQUIRE_TOOLS") == "1" or os.environ.get("CI"):
-            pytest.fail("the MCP Inspector CLI is missing: `make test` installs it (npm)")
-        pytest.skip("MCP Inspector CLI not installed; run the tests through `make test`")
-    return path
+    return npm_tool("LABMCP_INSPECTOR", "the MCP Inspector CLI")
 
 
 async def _inspect(fake: Any, tmp_path: Path, *args: str) -> Any:

@@ -24,18 +24,14 @@ from mcp import Client, StdioServerParameters
 
 from labmcp import bundle
 from labmcp.server.tools import TOOLS
+from tests.e2e.helpers import npm_tool
 from tests.packaging.conftest import EPOCH
 
 pytestmark = pytest.mark.slow
 
 
 def mcpb_cli() -> str:
-    path = os.environ.get("LABMCP_MCPB", "")
-    if not path or not Path(path).exists():
-        if os.environ.get("LABMCP_REQUIRE_TOOLS") == "1" or os.environ.get("CI"):
-            pytest.fail("the official mcpb command line is missing: `make test` installs it (npm)")
-        pytest.skip("mcpb not installed; run the tests through `make test`")
-    return path
+    return npm_tool("LABMCP_MCPB", "the official mcpb command line")
 
 
 @pytest.fixture(scope="module")
