@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from labmcp import __version__
-from labmcp.server.tools import TOOLS
+from labmcp.server.catalog import TOOLS
 
 MANIFEST_VERSION = "0.4"
 """The newest manifest version the official ``mcpb`` 2.1 command line validates (its LATEST_MANIFEST_VERSION)."""

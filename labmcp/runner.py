@@ -42,7 +42,8 @@ from labmcp.server.app import TEMPLATES, build_server
 from labmcp.server.deadline import Deadlines
 from labmcp.server.prompts import prompt_list
 from labmcp.server.subscriptions import Subscriptions, watch
-from labmcp.server.tools import TOOLS, ToolLimits, enabled_tools
+from labmcp.server.arguments import ToolLimits
+from labmcp.server.catalog import TOOLS, enabled_tools
 
 if TYPE_CHECKING:
     from labmcp.transports.health import Readiness

@@ -25,12 +25,13 @@ from labmcp.notebook import uris
 from labmcp.notebook.service import NotebookService
 from labmcp.observe import NullObserver, RequestObserver
 from labmcp.server import prompts
+from labmcp.server.arguments import ToolLimits
 from labmcp.server.deadline import Deadlines, RequestTimeoutError
 from labmcp.server.errors import rpc_error, tool_error
 from labmcp.server.icons import server_icons
 from labmcp.server.progress import progress_for
 from labmcp.server.subscriptions import Subscriptions, page_of
-from labmcp.server.tools import ToolLimits, call_tool, tool_list
+from labmcp.server.tools import call_tool, tool_list
 
 log = logging.getLogger("labmcp.server")
 

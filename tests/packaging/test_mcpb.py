@@ -23,7 +23,7 @@ import trio
 from mcp import Client, StdioServerParameters
 
 from labmcp import bundle
-from labmcp.server.tools import TOOLS
+from labmcp.server.catalog import TOOLS
 from tests.e2e.helpers import npm_tool
 from tests.packaging.conftest import EPOCH
 

@@ -4,7 +4,9 @@ import jsonschema
 import pytest
 
 from labmcp.errors import ConfigError, InvalidArgumentError
-from labmcp.server.tools import BY_NAME, TOOLS, ToolLimits, check_arguments, enabled_tools, tool_list, tool_spec
+from labmcp.server.arguments import ToolLimits, check_arguments
+from labmcp.server.catalog import BY_NAME, TOOLS, enabled_tools
+from labmcp.server.tools import tool_list, tool_spec
 
 LIMITS = ToolLimits(content_limit=19_000, max_depth=5, enabled=enabled_tools(()))
 

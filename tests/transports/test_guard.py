@@ -22,8 +22,9 @@ from labmcp.config import HTTPSettings
 from labmcp.errors import UpstreamError
 from labmcp.notebook.service import NotebookService
 from labmcp.server.app import build_server
+from labmcp.server.arguments import ToolLimits
+from labmcp.server.catalog import enabled_tools
 from labmcp.server.deadline import Deadlines
-from labmcp.server.tools import ToolLimits, enabled_tools
 from labmcp.transports import hyper
 from labmcp.transports.guard import AuthHook
 from labmcp.transports.http import build_app, hypercorn_config
