@@ -24,6 +24,8 @@ _I: dict[str, Any] = {"type": "integer"}
 _S_NULL: dict[str, Any] = {"anyOf": [_S, {"type": "null"}]}
 _I_NULL: dict[str, Any] = {"anyOf": [_I, {"type": "null"}]}
 _B: dict[str, Any] = {"type": "boolean"}
+# Where a hit sits, as ``labmcp.notebook.search.page_fields`` fills it in (search, attachments, changes).
+_WHERE: dict[str, Any] = {"notebook_id": _S, "notebook_name": _S, "folder_path": _S, "page_title": _S}
 
 NOTEBOOK_ID = Param("notebook_id", "string", "Notebook id, as listed by list_notebooks.", required=True)
 PAGE_ID = Param("page_id", "string", "Page id (a tree id with kind 'page'), from browse_notebook or search.", True)
@@ -57,10 +59,7 @@ SEARCH_ATTACHMENTS = ToolSpec(
                 "type": "array",
                 "items": _obj(
                     {
-                        "notebook_id": _S,
-                        "notebook_name": _S,
-                        "folder_path": _S,
-                        "page_title": _S,
+                        **_WHERE,
                         "page_id": _S,
                         "entry_id": _S,
                         "filename": _S,
@@ -188,10 +187,7 @@ TOOLS: tuple[ToolSpec, ...] = (
                     "type": "array",
                     "items": _obj(
                         {
-                            "notebook_id": _S,
-                            "notebook_name": _S,
-                            "folder_path": _S,
-                            "page_title": _S,
+                            **_WHERE,
                             "page_id": _S_NULL,
                             "entry_id": _S,
                             "part_type": _S,
@@ -291,10 +287,7 @@ TOOLS: tuple[ToolSpec, ...] = (
                     "type": "array",
                     "items": _obj(
                         {
-                            "notebook_id": _S,
-                            "notebook_name": _S,
-                            "folder_path": _S,
-                            "page_title": _S,
+                            **_WHERE,
                             "page_id": _S,
                             "link": _S,
                             "uri": _S,
