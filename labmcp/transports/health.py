@@ -4,7 +4,8 @@ It serves four read-only routes and nothing else, never calls LabArchives, and m
 client: every request has a total deadline (slow clients are cut), headers and bodies are capped,
 and connections are bounded. At the cap, the connection that has waited longest for a request (or
 for the rest of one: a head without its body) is evicted, so idle, slow or half-open connections
-cannot starve the probes; only a connection being answered, which takes microseconds, is kept. A
+cannot starve the probes; a connection being answered, which takes microseconds, or whose request
+is waiting unread in its socket, is kept (``slots``). A
 failure in one connection is logged and contained: an exception escaping a task would take down the
 whole process (and with it the MCP server beside it).
 """
@@ -16,6 +17,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http import HTTPStatus
 from typing import Literal
 
@@ -24,6 +26,7 @@ import trio
 
 from labmcp.transports.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from labmcp.transports.metrics import Metrics
+from labmcp.transports.slots import Slots, unread_bytes
 
 log = logging.getLogger("labmcp.health")
 
@@ -121,45 +124,33 @@ def respond(
 Handler = Callable[[bytes, bytes], Response]
 
 
-class _Slots:
-    """The connections being served; at the cap, the one waiting longest for a request makes room."""
+class _Client:
+    """One health connection in its slot: evicting it cancels its task's scope."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.active: set[trio.CancelScope] = set()
-        self.waiting: dict[trio.CancelScope, None] = {}  # insertion order = how long each has waited
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.scope = trio.CancelScope()
 
-    def admit(self) -> trio.CancelScope | None:
-        """A scope for a new connection, or None when every slot is busy answering."""
-        if len(self.active) >= self.limit:
-            if not self.waiting:
-                return None
-            oldest = next(iter(self.waiting))
-            self.release(oldest)
-            oldest.cancel()
-        scope = trio.CancelScope()
-        self.active.add(scope)
-        return scope
+    def evict(self) -> None:
+        self.scope.cancel()
 
-    def wait(self, scope: trio.CancelScope) -> None:
-        self.waiting.pop(scope, None)
-        if scope in self.active:
-            self.waiting[scope] = None
-
-    def busy(self, scope: trio.CancelScope) -> None:
-        self.waiting.pop(scope, None)
-
-    def release(self, scope: trio.CancelScope) -> None:
-        self.active.discard(scope)
-        self.waiting.pop(scope, None)
+    def unread_bytes(self) -> int:
+        return unread_bytes(self.stream.socket)
 
 
-async def _next_event(stream: trio.abc.Stream, conn: h11.Connection) -> object:
-    """The next h11 event (an Event, or PAUSED), reading as needed; callers dispatch on its type."""
+async def _next_event(stream: trio.abc.Stream, conn: h11.Connection, begun: Callable[[], None]) -> object:
+    """The next h11 event (an Event, or PAUSED), reading as needed; callers dispatch on its type.
+
+    ``begun`` is called whenever bytes arrive, so the caller can tell a connection that started a
+    request from one that has sent nothing yet.
+    """
     while True:
         event = conn.next_event()
         if event is h11.NEED_DATA:
-            conn.receive_data(bytes(await stream.receive_some(READ_SIZE)))
+            data = bytes(await stream.receive_some(READ_SIZE))
+            if data:
+                begun()
+            conn.receive_data(data)
         else:
             return event
 
@@ -185,13 +176,14 @@ After = Literal["keep", "close", "linger"]
 
 
 async def _exchange(
-    stream: trio.abc.Stream, conn: h11.Connection, handler: Handler, slots: _Slots, scope: trio.CancelScope
+    stream: trio.abc.Stream, conn: h11.Connection, handler: Handler, slots: Slots[_Client], client: _Client
 ) -> After:
     """Read one request and answer it; say what to do with the connection afterwards."""
     # Until the whole request has arrived the connection may be evicted for a newcomer: a head that
     # announces a body and then goes silent holds nothing the probes need.
-    slots.wait(scope)
-    event = await _next_event(stream, conn)
+    slots.idle(client, True)
+    begun = partial(slots.began, client)
+    event = await _next_event(stream, conn, begun)
     if not isinstance(event, h11.Request):
         return "close"  # the client closed between requests
     request, body = event, 0
@@ -200,7 +192,7 @@ async def _exchange(
         await _send(stream, conn, _json(431, {"status": "request header fields too large"}), head=False, close=True)
         return "linger"
     while not isinstance(event, h11.EndOfMessage):
-        event = await _next_event(stream, conn)
+        event = await _next_event(stream, conn, begun)
         if isinstance(event, h11.ConnectionClosed):
             return "close"
         if isinstance(event, h11.Data):
@@ -208,7 +200,7 @@ async def _exchange(
             if body > MAX_BODY_BYTES:
                 await _send(stream, conn, _json(413, {"status": "body too large"}), head=False, close=True)
                 return "linger"
-    slots.busy(scope)
+    slots.idle(client, False)
     try:
         response = handler(request.method, request.target)
     except Exception:
@@ -231,19 +223,18 @@ async def _linger(stream: trio.abc.Stream) -> None:
             drained += len(data)
 
 
-async def _connection(
-    stream: trio.abc.Stream, handler: Handler, slots: _Slots, scope: trio.CancelScope, timeout: float
-) -> None:
+async def _connection(client: _Client, handler: Handler, slots: Slots[_Client], timeout: float) -> None:
     """Serve requests on one connection, each within ``timeout`` seconds in total; never raise."""
+    stream = client.stream
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
     try:
-        with scope:
+        with client.scope:
             after: After = "keep"
             while after == "keep":
                 after = "close"
                 with trio.move_on_after(timeout):
                     try:
-                        after = await _exchange(stream, conn, handler, slots, scope)
+                        after = await _exchange(stream, conn, handler, slots, client)
                     except h11.RemoteProtocolError as exc:
                         if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                             status = exc.error_status_hint
@@ -257,7 +248,7 @@ async def _connection(
     except Exception:
         log.debug("health connection failed", exc_info=True)
     finally:
-        slots.release(scope)
+        slots.release(client)
         await trio.aclose_forcefully(stream)
 
 
@@ -276,7 +267,7 @@ async def _refuse(stream: trio.abc.Stream) -> None:
 
 
 async def _accept(
-    listener: trio.SocketListener, nursery: trio.Nursery, slots: _Slots, handler: Handler, timeout: float
+    listener: trio.SocketListener, nursery: trio.Nursery, slots: Slots[_Client], handler: Handler, timeout: float
 ) -> None:
     async with listener:
         while True:
@@ -287,11 +278,11 @@ async def _accept(
                 log.warning("health listener cannot accept: %s", exc.strerror)
                 await trio.sleep(0.1)
                 continue
-            scope = slots.admit()
-            if scope is None:
-                nursery.start_soon(_refuse, stream)
+            client = _Client(stream)
+            if slots.admit(client):
+                nursery.start_soon(_connection, client, handler, slots, timeout)
             else:
-                nursery.start_soon(_connection, stream, handler, slots, scope, timeout)
+                nursery.start_soon(_refuse, stream)
 
 
 async def serve_health(
@@ -307,7 +298,7 @@ async def serve_health(
 ) -> None:
     """Serve the health and metrics routes until cancelled; reports the bound port (``port`` may be 0)."""
     listeners = await trio.open_tcp_listeners(port, host=host)
-    slots = _Slots(max_connections)
+    slots: Slots[_Client] = Slots(max_connections)
 
     def handler(method: bytes, target: bytes) -> Response:
         return respond(method, target, metrics=metrics, readiness=readiness, info=info)

@@ -30,7 +30,7 @@ from typing import Any
 import h11
 import trio
 from hypercorn.config import Config
-from hypercorn.events import Event, Updated
+from hypercorn.events import Event, RawData, Updated
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.task_group import TaskGroup
@@ -39,11 +39,26 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import parse_socket_addr, wrap_app
 
+from labmcp.transports.slots import Slots, unread_bytes
+
 log = logging.getLogger("labmcp.http.server")
 
 
 class _HTTP11Only(H11Protocol):
-    """hypercorn's HTTP/1.1 protocol without its two routes into HTTP/2 (Upgrade and the preface)."""
+    """hypercorn's HTTP/1.1 protocol without its two routes into HTTP/2 (Upgrade and the preface).
+
+    It also reports bytes arriving (``began``), so that a connection in the middle of sending a
+    request head is told from one that has sent nothing (``slots``: the former is evicted first).
+    """
+
+    def __init__(self, began: Callable[[], None], *args: Any) -> None:
+        super().__init__(*args)
+        self._began = began
+
+    async def handle(self, event: Event) -> None:
+        if isinstance(event, RawData) and event.data:
+            self._began()
+        await super().handle(event)
 
     async def _check_protocol(self, event: h11.Request) -> None:
         if event.method == b"PRI" and event.target == b"*" and event.http_version == b"2.0":
@@ -73,39 +88,15 @@ class _PriorKnowledgeH2(Exception):
     """A client opened with the HTTP/2 preface; this server speaks HTTP/1.1 only."""
 
 
-class Connections:
-    """The open connections, at most ``limit``; at the cap the one idle longest makes room.
+class Connections(Slots["_Connection"]):
+    """The open MCP connections, at most ``limit``; at the cap the one idle longest makes room.
 
     "Idle" is hypercorn's own notion: no request in progress, which includes a request head that has
-    not arrived whole. A connection whose request is being read or answered is never evicted; while
-    every one is, a newcomer is turned away at once (its request body is bounded by the guard's body
-    deadline, so this lasts no longer than that).
+    not arrived whole. A connection whose request is being read or answered is never evicted, nor
+    one whose next request is waiting unread in its socket (see ``slots``); while every one is, a
+    newcomer is turned away at once (a request body is bounded by the guard's body deadline, so this
+    lasts no longer than that).
     """
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: set[_Connection] = set()
-        self._idle: dict[_Connection, None] = {}  # insertion order = how long each has been idle
-
-    def admit(self, connection: _Connection) -> bool:
-        if len(self._open) >= self.limit:
-            if not self._idle:
-                return False
-            oldest = next(iter(self._idle))
-            self.release(oldest)
-            oldest.evict()
-        self._open.add(connection)
-        self._idle[connection] = None
-        return True
-
-    def idle(self, connection: _Connection, idle: bool) -> None:
-        self._idle.pop(connection, None)
-        if idle and connection in self._open:
-            self._idle[connection] = None
-
-    def release(self, connection: _Connection) -> None:
-        self._open.discard(connection)
-        self._idle.pop(connection, None)
 
 
 _TURNED_AWAY = b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 1\r\nconnection: close\r\n\r\n"
@@ -121,6 +112,9 @@ class _Connection(TCPServer):
 
     def evict(self) -> None:
         self._scope.cancel()
+
+    def unread_bytes(self) -> int:
+        return unread_bytes(self.stream.socket)
 
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, Updated):
@@ -159,6 +153,7 @@ class _Connection(TCPServer):
         async with TaskGroup() as task_group:
             self._task_group = task_group
             self.protocol = _HTTP11Only(  # type: ignore[assignment]  # used only through handle()
+                partial(self._connections.began, self),
                 self.app,
                 self.config,
                 self.context,

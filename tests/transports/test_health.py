@@ -12,7 +12,7 @@ import pytest
 import trio
 import trio.testing
 
-from labmcp.transports.health import MAX_HEADER_BYTES, Readiness, _Slots, respond, serve_health
+from labmcp.transports.health import MAX_HEADER_BYTES, Readiness, respond, serve_health
 from labmcp.transports.metrics import Metrics, ProcessStats
 from tests.transports.test_metrics import parse
 
@@ -128,19 +128,6 @@ def test_respond_checks_the_path_before_the_method() -> None:
     assert answer(b"POST", b"/metrics").status == 405
     assert answer(b"GET", b"/health/live?probe=1").status == 200
     assert answer(b"GET", b"/health/live/").status == 404
-
-
-async def test_slots_evict_the_longest_waiting_connection_and_refuse_when_all_are_busy() -> None:
-    slots = _Slots(2)
-    first, second = slots.admit(), slots.admit()
-    assert first is not None and second is not None
-    slots.wait(first)
-    slots.wait(second)
-    third = slots.admit()
-    assert third is not None and first.cancel_called and not second.cancel_called
-    slots.busy(second)
-    slots.busy(third)
-    assert slots.admit() is None
 
 
 # --- routes over a real socket ------------------------------------------------------------------
