@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from labmcp.fake.xmlwriter import error_body, to_bytes
@@ -71,9 +72,12 @@ class FakeConfig:
     search_miss_code: int = 4512
     auth_status: int = 401
     node_parent: bool = True
+    """Whether ``get_node`` names the parent (``<parent-tree-id>``); §6.3 leaves it open, so both layouts are served."""
+    entry_url: Literal["labapi", "nexus", "opaque"] = "labapi"
+    """The shape of ``<entry-url>`` (§6.8 leaves it open): labapi's ``<web>/<nbid>/page/<page>#<eid>``,
+    NexusLIMS's ``<web>/#/<nbid>/<page>``, or ``opaque`` (``<web>/share/<token>``: names no page)."""
     web_pages_for: str | None = None
     """A uid whose readable pages ``GET /<nbid>/page/<id>`` shows as HTML (the demo's links); None = off."""
-    """Whether ``get_node`` names the parent (``<parent-tree-id>``); §6.3 leaves it open, so both layouts are served."""
     status_map: dict[int, int] = field(default_factory=_default_status_map)
 
     def status_for(self, code: int) -> int:

@@ -6,6 +6,7 @@ Document order deliberately never puts the id first (§3: clients relying on ``[
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
@@ -191,13 +192,17 @@ def get_node(call: Call) -> El:
     return record("tree-tools", record("node", *fields))
 
 
-def _entry_url(store: Store, entry: Entry) -> str:
-    # [INF] the real link format is undocumented (§6.8); this one is shaped like labapi's page URLs.
+def _entry_url(call: Call, entry: Entry) -> str:
+    """[INF] the real link format is undocumented (§6.8): one of the shapes ``FakeConfig.entry_url`` names."""
+    web, eid = call.store.web_url, quote(entry.eid, safe="")
     if entry.page_id is None or entry.nbid is None:
-        return f"{store.web_url}/inbox#{quote(entry.eid, safe='')}"
-    return (
-        f"{store.web_url}/{quote(entry.nbid, safe='')}/page/{quote(entry.page_id, safe='')}#{quote(entry.eid, safe='')}"
-    )
+        return f"{web}/inbox#{eid}"
+    nbid, page = quote(entry.nbid, safe=""), quote(entry.page_id, safe="")
+    if call.config.entry_url == "nexus":
+        return f"{web}/#/{nbid}/{page}"
+    if call.config.entry_url == "opaque":
+        return f"{web}/share/{hashlib.sha256(entry.eid.encode()).hexdigest()[:16]}"
+    return f"{web}/{nbid}/page/{page}#{eid}"
 
 
 def entry_element(call: Call, entry: Entry, *, with_data: bool, with_comments: bool, extras: bool = False) -> El:
@@ -213,7 +218,7 @@ def entry_element(call: Call, entry: Entry, *, with_data: bool, with_comments: b
         text("last-modified-verb", entry.last_modified_verb),
         text("change-description", entry.change_description or None),
         text("thumb-info", ("unique" if entry.thumbnail else "generic") if entry.is_attachment else "none"),
-        text("entry-url", _entry_url(store, entry)),
+        text("entry-url", _entry_url(call, entry)),
         _access("user-access", store.entry_access(entry, call.uid)),
         integer("number-comments", len(entry.comments)),
     ]

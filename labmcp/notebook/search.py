@@ -343,18 +343,32 @@ class Searcher:
         )
 
 
-def _page_hint(url: str, nbid: str) -> str | None:
-    """The page id of an ``entry-url`` shaped like labapi's page links (``…/<nbid>/page/<id>``), else None.
+PAGE_LINK_WORDS: Final = frozenset({"page", "pages"})
 
-    §6.8 leaves the form open, so this is only a hint: the page must still list the entry.
+
+def _page_hint(url: str, nbid: str) -> str | None:
+    """The page id an ``entry-url`` names after this notebook's id, else None.
+
+    §6.8 leaves the form open and names two page-link shapes in use: labapi's
+    ``<web>/<nbid>/page/<tree_id>`` and NexusLIMS's ``<web>/#/<nbid>/<tree_id>``. Both path and
+    fragment are read, so either (and a fragment after either) is found; an id equal to the notebook
+    id, or a link naming another notebook, gives None. It is only a hint: the page must still list
+    the entry (one ``get_entries_for_page``), so an unexpected shape costs at most that call.
     """
     try:
-        segments = urlsplit(url).path.split("/")
+        parts = urlsplit(url)
     except ValueError:
         return None
-    for i in range(len(segments) - 2):
-        if segments[i + 1] == "page" and unquote(segments[i]) == nbid and segments[i + 2]:
-            return unquote(segments[i + 2])
+    for route in (parts.path, parts.fragment):
+        segments = [unquote(segment) for segment in route.split("/")]
+        for i, segment in enumerate(segments[:-1]):
+            if segment != nbid:
+                continue
+            rest = segments[i + 1 :]
+            if rest[0] in PAGE_LINK_WORDS:
+                rest = rest[1:]
+            if rest and rest[0] and rest[0] != nbid:
+                return rest[0]
     return None
 
 

@@ -12,10 +12,12 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import fields
 from typing import Any
 
 import trio
 
+from labmcp.config import LabArchivesSettings
 from tests import biglab
 from tests.bench.context import ORDER_CALLS, Bench, Section
 from tests.bench.figures_stdio import OURS, server_env
@@ -24,6 +26,8 @@ from tests.bench.report import Row
 
 SEARCH_HITS = 50
 """Pages given the search word, spread over the deepest folders (one hit each)."""
+MAX_CALLS: int = next(f.default for f in fields(LabArchivesSettings) if f.name == "max_calls_per_request")  # type: ignore[assignment]
+"""LABARCHIVES_MAX_CALLS_PER_REQUEST's default: an answer that would cost more stops there, with a cursor."""
 SCOPED_HITS = 20
 """Pages given a second word inside the folder scope (a folder-scoped search must list the folders)."""
 
@@ -133,6 +137,29 @@ async def calls(bench: Bench) -> list[Row]:
             nursery.cancel_scope.cancel()
             bench.note(f"Calls per answer (quick): a lab of {len(lab.folders)} folders and {len(lab.pages)} pages.")
             return rows
+        lab.fake.config.entry_url = "nexus"  # §6.8's other page-link shape
+        async with _server(lab) as peer:
+            rows.append(
+                _row(
+                    f"search cold, {len(hits)} hits, NexusLIMS-shaped entry-url",
+                    await _counted(lab, peer, "tools/call", search),
+                    1 + len(hits),
+                    f"≤ 1 + unplaced pages = {1 + len(hits)}",
+                )
+            )
+        lab.fake.config.entry_url = "opaque"  # names no page: the tree-path is the only hint
+        async with _server(lab) as peer:
+            counted, result = await _answered(lab, peer, "tools/call", search)
+            shown = len((result.get("structuredContent") or {}).get("results", []))
+            rows.append(
+                _row(
+                    f"search cold, {len(hits)} hits, entry-url naming no page ({shown} shown, the rest by cursor)",
+                    counted,
+                    MAX_CALLS,
+                    f"≤ {MAX_CALLS} (the per-request call cap)",
+                )
+            )
+        lab.fake.config.entry_url = "labapi"
         async with _server(lab, LABARCHIVES_NOTEBOOK_ID=lab.nbid, LABARCHIVES_FOLDER_PATH=top) as peer:
             rows.append(
                 _row(
@@ -185,7 +212,7 @@ async def calls(bench: Bench) -> list[Row]:
     bench.note(
         f"Calls per answer: a lab of {len(lab.folders)} folders and {len(lab.pages)} pages; the read page is "
         f"{depth} folders deep. Without a folder scope a hit's page comes from its entry-url and is proven by "
-        f"its entry list (one call per page). Under the folder scope ({top}) hits are found by listing the "
+        f"its entry list (one call per page), whether the link has labapi's shape or NexusLIMS's; a link that names no page leaves only the tree-path, and the hits' folders are listed as under a scope. Under the folder scope ({top}) hits are found by listing the "
         f"folders their tree-path names, inside the scope: {len(scoped)} hits under {len(scoped_folders)} "
         f"folders (the scope folder included), so 1 + pages + folders = {1 + len(scoped) + len(scoped_folders)} at most. get_node names "
         f"the parent except in the last row, where "

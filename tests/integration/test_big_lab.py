@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import pytest
@@ -43,6 +43,7 @@ def lab_template() -> Iterator[biglab.BigLab]:
 async def lab(lab_template: biglab.BigLab, nursery: trio.Nursery) -> AsyncIterator[biglab.BigLab]:
     """The big lab served on loopback; the store is shared by the module's tests (read-only there)."""
     lab_template.fake.config.node_parent = True
+    lab_template.fake.config.entry_url = "labapi"
     lab_template.fake.log.clear()
     await nursery.start(lab_template.fake.serve)
     yield lab_template
@@ -156,12 +157,17 @@ async def test_completion_costs_at_most_one_call_and_matches_names_containing_th
         assert pages and all("age 0" in lab.store.nodes[i].display_text for i in pages)
 
 
-async def test_cold_search_over_a_whole_notebook_costs_one_call_plus_one_per_page(lab: biglab.BigLab) -> None:
+@pytest.mark.parametrize("shape", ["labapi", "nexus"])
+async def test_cold_search_over_a_whole_notebook_costs_one_call_plus_one_per_page(
+    lab: biglab.BigLab, shape: Literal["labapi", "nexus"]
+) -> None:
+    lab.fake.config.entry_url = shape  # the two page-link shapes §6.8 names
+    word = f"zeolite{shape}"  # the store is shared by the module's tests: a word of its own
     pages = lab.deepest_pages()[:50:5]  # ten deep pages
-    eids = lab.add_word(pages, "zeolite")
+    eids = lab.add_word(pages, word)
     async with service(lab) as svc:
         calls = Calls(lab)
-        answer = await svc.search("zeolite", limit=50)
+        answer = await svc.search(word, limit=50)
         assert [h["entry_id"] for h in answer.structured["results"]] == eids
         assert answer.structured["complete"]
         assert calls.methods == Counter(entry_search=1, get_entries_for_page=len(pages))
@@ -169,13 +175,28 @@ async def test_cold_search_over_a_whole_notebook_costs_one_call_plus_one_per_pag
             assert hit["page_id"] == page.tree_id
             assert hit["folder_path"] == "/".join(lab.store.path_names(page)[:-1])
         calls.mark()
-        await svc.search("zeolite", limit=50)
+        await svc.search(word, limit=50)
         assert int(calls) == 0
         for page in pages:
             calls.mark()
             await svc.read_page(lab.nbid, page.tree_id)
             assert calls.methods["get_entries_for_page"] == 0  # search read the page already
             assert int(calls) <= 1 + lab.depth(page)
+
+
+async def test_an_entry_url_that_names_no_page_falls_back_to_the_tree_path(lab: biglab.BigLab) -> None:
+    lab.fake.config.entry_url = "opaque"
+    pages = lab.deepest_pages()[:50:5]
+    eids = lab.add_word(pages, "gneiss")
+    folders_on_paths = {f for p in pages for f in lab.folder_ids_above(p)}
+    async with service(lab) as svc:
+        calls = Calls(lab)
+        answer = await svc.search("gneiss", limit=50)
+        assert [h["entry_id"] for h in answer.structured["results"]] == eids
+        assert [h["page_id"] for h in answer.structured["results"]] == [p.tree_id for p in pages]
+        assert calls.methods["entry_search"] == 1
+        assert calls.methods["get_entries_for_page"] == len(pages)
+        assert calls.methods["get_tree_level"] <= len(folders_on_paths) + 1  # + the notebook's top level
 
 
 async def test_cold_search_under_a_folder_scope_lists_each_folder_on_the_hits_paths_once(lab: biglab.BigLab) -> None:

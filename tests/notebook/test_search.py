@@ -39,14 +39,24 @@ def test_a_tampered_or_foreign_cursor_is_refused() -> None:
             codec.decode("q", bad)
 
 
-def test_the_entry_url_hint_needs_the_page_link_shape_and_the_notebook() -> None:
+def test_the_entry_url_hint_reads_both_page_link_shapes_of_the_notebook() -> None:
     nb = "MTAwMS4z+fDI4/Tm90=="
-    url = "https://mynotebook.labarchives.com/MTAwMS4z%2BfDI4%2FTm90%3D%3D/page/UGFn%2FZQ%3D%3D#RW50"
-    assert _page_hint(url, nb) == "UGFn/ZQ=="
-    assert _page_hint(url, "another") is None
-    assert _page_hint("https://x.example/inbox#RW50", nb) is None
-    assert _page_hint("", nb) is None
-    assert _page_hint("http://[::1", nb) is None
+    web = "https://mynotebook.labarchives.com"
+    labapi = f"{web}/MTAwMS4z%2BfDI4%2FTm90%3D%3D/page/UGFn%2FZQ%3D%3D#RW50"
+    assert _page_hint(labapi, nb) == "UGFn/ZQ=="
+    assert _page_hint(f"{web}/#/MTAwMS4z%2BfDI4%2FTm90%3D%3D/UGFn%2FZQ%3D%3D", nb) == "UGFn/ZQ=="  # NexusLIMS
+    assert _page_hint(f"{web}/notebooks/MTAwMS4z%2BfDI4%2FTm90%3D%3D/pages/UGFn", nb) == "UGFn"
+    assert _page_hint(labapi, "another") is None
+    for not_a_page in (
+        f"{web}/inbox#RW50",
+        f"{web}/share/5f2a9c",
+        f"{web}/MTAwMS4z%2BfDI4%2FTm90%3D%3D",
+        f"{web}/MTAwMS4z%2BfDI4%2FTm90%3D%3D/page/",
+        f"{web}/#/MTAwMS4z%2BfDI4%2FTm90%3D%3D/MTAwMS4z%2BfDI4%2FTm90%3D%3D",
+        "",
+        "http://[::1",
+    ):
+        assert _page_hint(not_a_page, nb) is None, not_a_page
 
 
 @pytest.mark.parametrize(
