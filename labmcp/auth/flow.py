@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from labmcp.auth.identity import Pseudonyms
-from labmcp.auth.pages import consent_page, error_page
+from labmcp.auth.pages import consent_page, error_page, shown
 from labmcp.auth.provider import CONSENT_TTL, StatelessProvider
 from labmcp.errors import AuthenticationError, LabArchivesError
 from labmcp.labarchives.models import User
@@ -195,9 +195,8 @@ class SignInFlow:
                 consent, error="temporarily_unavailable", error_description="LabArchives could not be reached"
             )
         client = await self._provider.get_client(consent["c"])
-        audit_log.info(
-            "sign-in user=%s client=%s", self._pseudonyms.of(user.uid), (client.client_name if client else "") or "-"
-        )
+        name = (client.client_name if client else "") or "-"
+        audit_log.info("sign-in user=%s client=%s", self._pseudonyms.of(user.uid), shown(name))
         return self._to_client(consent, code=self._provider.issue_code(consent, user.uid))
 
     def _to_client(self, consent: dict[str, Any], **params: str) -> Response:

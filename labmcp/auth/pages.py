@@ -6,6 +6,7 @@ Everything interpolated is escaped; the pages load nothing from elsewhere, refus
 
 from __future__ import annotations
 
+import unicodedata
 from html import escape
 from typing import Final
 
@@ -19,6 +20,34 @@ HEADERS: Final = {
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
+
+MAX_SHOWN_CHARS: Final = 80
+"""The most characters of a client-chosen string (client name, redirect host) the consent page shows."""
+_HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_BLANK_LETTERS: Final = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # letters that draw nothing
+
+
+def shown(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """A client-chosen string as a person can safely read it: every character that is invisible or
+    changes how its neighbours are drawn (bidi overrides and isolates, zero-width and other format
+    characters, controls, line separators, unassigned code points, blank letters) written out as
+    ``[U+202E]``, other spaces as one plain space, and at most ``limit`` characters (then ``…``).
+
+    A registered client chooses its name, so ``Claude\u202egnp.exe`` must not read as a different
+    application on the page where the user decides whom to let in.
+    """
+    out: list[str] = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in _HIDDEN_CATEGORIES or ch in _BLANK_LETTERS:
+            out.append(f"[U+{ord(ch):04X}]")
+        elif category == "Zs":
+            out.append(" ")
+        else:
+            out.append(ch)
+    visible = " ".join("".join(out).split())
+    return visible if len(visible) <= limit else visible[: limit - 1] + "…"
+
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;line-height:1.5}"
@@ -37,12 +66,12 @@ def _page(title: str, body: str, status: int, headers: dict[str, str] | None = N
 def consent_page(
     *, server: str, client_name: str, redirect_host: str, request: str, csrf: str, headers: dict[str, str]
 ) -> HTMLResponse:
-    """Name the client and where it will receive the grant; approve continues to LabArchives."""
+    """Name the client and where it will receive the grant (both ``shown``); approve continues to LabArchives."""
     body = (
         f"<h1>Allow access to your LabArchives notebooks?</h1>"
-        f"<p><strong>{escape(client_name)}</strong> asks to read your notebooks through "
+        f"<p><strong>{escape(shown(client_name))}</strong> asks to read your notebooks through "
         f"<strong>{escape(server)}</strong>, read-only.</p>"
-        f"<p>After you sign in, LabArchives access is handed to <code>{escape(redirect_host)}</code>. "
+        f"<p>After you sign in, LabArchives access is handed to <code>{escape(shown(redirect_host))}</code>. "
         "Approve only if you started this from that application just now.</p>"
         '<form method="post" action="/auth/consent">'
         f'<input type="hidden" name="request" value="{escape(request)}">'

@@ -49,6 +49,8 @@ CONSENT_TTL: Final = 600
 REDEEMED_CAP: Final = 10_000
 MAX_REDIRECT_URIS: Final = 8
 MAX_URI_CHARS: Final = 512
+MAX_CLIENT_NAME_CHARS: Final = 100
+"""A registered client's name is kept to this many characters (the consent page shows at most 80)."""
 
 
 class UserAccessToken(AccessToken):
@@ -133,7 +135,7 @@ class StatelessProvider:
             "t": client_info.client_id_issued_at or int(time.time()),
         }
         if client_info.client_name:
-            claims["n"] = client_info.client_name[:100]
+            claims["n"] = client_info.client_name[:MAX_CLIENT_NAME_CHARS]
         client_info.client_id = self.keys.seal("client", claims)
         client_info.grant_types = claims["g"]
         if method != "none":

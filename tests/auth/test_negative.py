@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -247,3 +249,55 @@ async def test_deny_cancel_wrong_password_and_a_replayed_labarchives_code(
             callback = next(str(p.url) for p in browser.pages if "/auth/callback/" in str(p.url))
             replayed = redirect_params(await browser.http.get(callback))
             assert replayed["error"] == ["access_denied"] and "code" not in replayed
+
+
+class _Text(HTMLParser):
+    """The text a browser would draw: every data run, with the element it sits in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.runs: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.open and self.open[-1] == tag:
+            self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.runs.append((self.open[-1] if self.open else "", data))
+
+
+async def test_a_client_name_with_bidi_and_invisible_characters_is_shown_written_out_and_capped(
+    institution_fake: FakeLabArchives, tmp_path: Path
+) -> None:
+    """A registered name that would read as another app (RLO, isolates, zero-width, tags, separators)."""
+    names = {
+        "Claude\u202egnp.exe": "Claude[U+202E]gnp.exe",
+        "\u2067Trusted\u2069 \u200bApp\ufeff": "[U+2067]Trusted[U+2069] [U+200B]App[U+FEFF]",
+        "Lab\u2028Notes\u0000\U000e0041": "Lab[U+2028]Notes[U+0000][U+E0041]",
+        "\u202d" * 5_000: None,
+    }
+    with trio.fail_after(120):
+        async with server(institution_fake, tmp_path) as s:
+            for name, expected in names.items():
+                body = {"client_name": name, "redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}
+                registered = await s.http.post(s.url + "/register", json=body)
+                assert registered.status_code == 201, registered.text
+                page = await s.http.get(
+                    s.authorize_url(registered.json()["client_id"], "A" * 43), follow_redirects=True
+                )
+                assert page.status_code == 200 and 'name="approve"' in page.text
+                reader = _Text()
+                reader.feed(page.text)
+                drawn = "".join(data for _, data in reader.runs)
+                hidden = [hex(ord(ch)) for ch in drawn if unicodedata.category(ch) in {"Cc", "Cf", "Zl", "Zp"}]
+                assert hidden == [], hidden
+                strong = next(data for tag, data in reader.runs if tag == "strong")
+                assert len(strong) <= 80
+                if expected is not None:
+                    assert strong == expected
+                else:
+                    assert strong.startswith("[U+202D]") and strong.endswith("…")
