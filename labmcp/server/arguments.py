@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from labmcp.errors import InvalidArgumentError
 
 MAX_ID_CHARS = 1024
 MAX_TEXT_CHARS = 500
-TEXT_ARGS = frozenset({"query", "terms"})
+TEXT_ARGS = frozenset({"query", "terms", "topic"})
 """Free-text arguments: up to ``MAX_TEXT_CHARS``, any characters; every other string is an id or a name."""
 
 
@@ -83,8 +83,23 @@ class ToolLimits:
         return param.maximum
 
 
-def check_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None, limits: ToolLimits) -> dict[str, Any]:
-    """Validate arguments against the tool's parameters; the error names the argument and the fix."""
+class Takes(Protocol):
+    """What takes arguments: a tool (``ToolSpec``) or a prompt (``labmcp.server.prompts.PromptSpec``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def params(self) -> tuple[Param, ...]: ...
+
+
+def check_arguments(
+    spec: Takes, arguments: Mapping[str, Any] | None, limits: ToolLimits | None = None
+) -> dict[str, Any]:
+    """Validate arguments against the tool's (or prompt's) parameters; the error names the argument and the fix.
+
+    Without ``limits`` (prompts, whose arguments are all strings) only fixed bounds apply.
+    """
     given = dict(arguments or {})
     known = {p.name for p in spec.params}
     unknown = sorted(set(given) - known)
@@ -109,8 +124,8 @@ def check_arguments(spec: ToolSpec, arguments: Mapping[str, Any] | None, limits:
                     )
             if p.minimum is not None and value < p.minimum:
                 raise InvalidArgumentError(f"{spec.name}: {p.name} must be >= {p.minimum}, got {value}")
-            maximum = limits.bound(p)
-            if maximum is not None and value > maximum:
+            maximum = limits.bound(p) if limits is not None else p.maximum
+            if isinstance(maximum, int) and value > maximum:
                 raise InvalidArgumentError(f"{spec.name}: {p.name} must be <= {maximum}, got {value}")
         else:
             if not isinstance(value, str):
