@@ -19,6 +19,7 @@ from typing import Literal, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from labmcp import __version__
+from labmcp.digits import ascii_digits_problem
 from labmcp.errors import ConfigError
 from labmcp.labarchives.regions import is_loopback_host, resolve_api_base, resolve_web_host
 from labmcp.secret import Secret
@@ -407,6 +408,9 @@ class _Raw:
         raw = self.text(key)
         if raw is None:
             raise ConfigError(f"{self.origin[key]} must be {kind}")
+        problem = ascii_digits_problem(raw, self.origin[key])
+        if problem:
+            raise ConfigError(problem)
         try:
             value = conv(raw)
         except ValueError:

@@ -32,6 +32,7 @@ from starlette.routing import Route
 from labmcp.auth.identity import Pseudonyms
 from labmcp.auth.pages import consent_page, error_page, shown
 from labmcp.auth.provider import CONSENT_TTL, StatelessProvider
+from labmcp.digits import is_digits
 from labmcp.errors import AuthenticationError, LabArchivesError
 from labmcp.labarchives.models import User
 from labmcp.labarchives.signing import signature
@@ -132,7 +133,7 @@ class SignInFlow:
 
     async def _decide(self, request: Request) -> Response:
         length = request.headers.get("content-length", "")
-        if not length.isdigit() or int(length) > MAX_FORM_BYTES:
+        if not is_digits(length) or int(length) > MAX_FORM_BYTES:
             return error_page("The form could not be read.", 413)
         form = await request.form()
         sealed, csrf = str(form.get("request", "")), str(form.get("csrf", ""))

@@ -27,6 +27,7 @@ import trio
 
 from labmcp import __version__
 from labmcp.config import LabArchivesSettings
+from labmcp.digits import digits_or_none
 from labmcp.errors import AuthenticationError, LabArchivesError, UpstreamError, UpstreamTimeoutError
 from labmcp.labarchives import decode, progress, protocol, quota, wire
 from labmcp.labarchives.cache import ByteCache
@@ -558,7 +559,7 @@ class LabArchivesClient:
             cap = max_bytes if ok else protocol.ERROR_BODY_BYTES
             keep_prefix = partial or not ok
             length_header = response.headers.get("content-length", "")
-            length = int(length_header) if length_header.isdigit() else None
+            length = digits_or_none(length_header)
             encoding = response.headers.get("content-encoding", "")
             body = wire.BoundedBody(encoding, cap)
             truncated = False

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Final
 
+from labmcp.digits import integer_or_none
 from labmcp.errors import UpstreamError
 from labmcp.labarchives import wire
 from labmcp.labarchives.models import (
@@ -120,10 +121,7 @@ def boolean(el: ET.Element, tag: str, default: bool | None = None) -> bool | Non
 
 def integer(el: ET.Element, tag: str) -> int | None:
     value = opt_text(el, tag)
-    try:
-        return int(value.strip()) if value else None
-    except ValueError:
-        return None
+    return integer_or_none(value) if value else None
 
 
 def timestamp(el: ET.Element, tag: str) -> datetime | None:
@@ -164,10 +162,10 @@ def decode_epoch_time(root: ET.Element) -> int:
     raw = root.findtext("epoch-time") if root.find("epoch-time") is not None else None
     if raw is None and root.tag == "epoch-time":
         raw = root.text
-    try:
-        return int((raw or "").strip())
-    except ValueError:
-        raise UpstreamError("LabArchives epoch_time returned no usable time", method="epoch_time") from None
+    value = integer_or_none(raw or "")
+    if value is None:
+        raise UpstreamError("LabArchives epoch_time returned no usable time", method="epoch_time")
+    return value
 
 
 def decode_user(root: ET.Element, method: str) -> User:

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 
+from labmcp.digits import ascii_digits_problem
 from labmcp.errors import InvalidArgumentError, RequestBudgetError
 from labmcp.labarchives.models import Entry
 from labmcp.notebook import uris
@@ -40,9 +41,12 @@ def parse_extensions(raw: str) -> tuple[str, ...]:
 
 def parse_day(raw: str, name: str, *, end: bool) -> datetime:
     """A UTC date (``2026-03-01``, the whole day) or ISO 8601 time as an aware datetime."""
+    problem = ascii_digits_problem(raw, name)
+    if problem:
+        raise InvalidArgumentError(problem)
     text = raw.strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
             day = datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time(), tzinfo=UTC)
             return day + timedelta(days=1, seconds=-1) if end else day
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from labmcp.digits import ascii_digits_problem
 from labmcp.errors import InvalidArgumentError, RequestBudgetError
 from labmcp.labarchives.models import Entry
 from labmcp.notebook import uris
@@ -30,7 +31,7 @@ MAX_CHANGES: Final = 200
 """Changed entries asked of LabArchives per notebook (``max_to_return``), newest first."""
 
 MAX_AGE: Final = timedelta(days=3660)
-_RELATIVE = re.compile(r"(\d{1,5})\s*(m|min|h|d|w)", re.IGNORECASE)
+_RELATIVE = re.compile(r"([0-9]{1,5})\s*(m|min|h|d|w)", re.IGNORECASE | re.ASCII)
 _UNITS: Final = {"m": "minutes", "min": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 SNIPPET_CHARS: Final = 160
 
@@ -38,6 +39,9 @@ SNIPPET_CHARS: Final = 160
 def parse_since(text: str, now: datetime) -> datetime:
     """``since`` as a UTC time: ISO-8601 (``2026-11-23``, ``2026-11-23T09:00:00Z``, with an offset) or a
     relative form (``30m``, ``12h``, ``7d``, ``2w``) counted back from ``now``; InvalidArgumentError else."""
+    problem = ascii_digits_problem(text, "since")
+    if problem:
+        raise InvalidArgumentError(problem)
     value = text.strip()
     relative = _RELATIVE.fullmatch(value)
     if relative:

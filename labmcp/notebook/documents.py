@@ -21,6 +21,7 @@ from typing import Final, Protocol
 
 import trio
 
+from labmcp.digits import ascii_digits_problem
 from labmcp.errors import ExtractionError, InvalidArgumentError
 from labmcp.notebook.budget import Slice, slice_text
 from labmcp.notebook.extract import Document, Part, extract
@@ -29,11 +30,14 @@ from labmcp.notebook.frame import neutralise
 EXTRACT_SECONDS: Final = 30.0
 """Most time one extraction may take before it is ended with a clear error."""
 
-_PAGES: Final = re.compile(r"\s*(\d{1,6})\s*(?:-\s*(\d{1,6})?\s*)?")
+_PAGES: Final = re.compile(r"\s*([0-9]{1,6})\s*(?:-\s*([0-9]{1,6})?\s*)?", re.ASCII)
 
 
 def parse_pages(spec: str, count: int, unit: str) -> tuple[int, int]:
     """``"3-5"``, ``"3"`` or ``"3-"`` as a 0-based half-open range of the document's ``count`` parts."""
+    problem = ascii_digits_problem(spec, "pages")
+    if problem:
+        raise InvalidArgumentError(problem)
     match = _PAGES.fullmatch(spec)
     if match is None:
         raise InvalidArgumentError(f"pages must look like 3, 3-5 or 3- (1-based), got {spec!r}")

@@ -16,6 +16,7 @@ import re
 from html import unescape
 from typing import Protocol
 
+from labmcp.digits import is_digits
 from labmcp.notebook.escape import clean
 
 # Marked sections (Word's <![if ...]>) and processing instructions are removed before parsing, since
@@ -110,7 +111,7 @@ def int_attr(attrs: list[tuple[str, str | None]], name: str) -> int | None:
     if not attrs:
         return None
     value = attr(attrs, name).strip()
-    return min(int(value), 999_999_999) if value.isdigit() and len(value) < 12 else None
+    return min(int(value), 999_999_999) if is_digits(value) and len(value) < 12 else None
 
 
 def prepare(html: str) -> str:

@@ -130,6 +130,32 @@ async def test_prompt_arguments_are_capped_and_cannot_forge_frame_markers(fake: 
                 assert "<<<" not in (got.description or "")
 
 
+async def test_numbers_in_tool_arguments_are_ascii_digits_only(fake: Any) -> None:
+    """``since`` with a full-width one (U+FF11) was read as one day; now each number-bearing argument refuses
+    another script's digits with a tool error naming the character, and the ASCII form still works."""
+    with trio.fail_after(60):
+        async with stdio_client(server_env(fake)) as client:
+            nbid, pages = await _first_pages(client)
+            files = await attachments(client, nbid, pages)
+            pdf = files["p53_densitometry.pdf"]
+            for tool, ascii_args, foreign_args, code in (
+                ("recent_changes", {"since": "1d"}, {"since": "\uff11d"}, "U+FF11"),
+                ("recent_changes", {"since": "2026-11-01"}, {"since": "2026-11-0\u0661"}, "U+0661"),
+                ("search_attachments", {"begin_date": "2026-03-01"}, {"begin_date": "2026-03-0\u0967"}, "U+0967"),
+                (
+                    "get_attachment",
+                    {"notebook_id": nbid, "page_id": pdf[0], "entry_id": pdf[1], "pages": "1"},
+                    {"notebook_id": nbid, "page_id": pdf[0], "entry_id": pdf[1], "pages": "\u00b9"},
+                    "U+00B9",
+                ),
+            ):
+                ok = await client.call_tool(tool, ascii_args)
+                assert not ok.is_error, text_of(ok)
+                refused = await client.call_tool(tool, foreign_args)
+                assert refused.is_error and "ASCII digits 0-9" in text_of(refused), text_of(refused)
+                assert code in text_of(refused)
+
+
 async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
     with trio.fail_after(60):
         async with stdio_client(server_env(fake)) as client:

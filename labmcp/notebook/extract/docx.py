@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 from xml.etree import ElementTree as ET  # elements only; parsing is ooxml's guarded expat
 
+from labmcp.digits import digits_or_none
 from labmcp.errors import ExtractionError
 from labmcp.notebook.extract import Document, Limits, Part, Stop
 from labmcp.notebook.extract.markup import GridCell, html_table, html_text
@@ -21,7 +22,7 @@ from labmcp.notebook.extract.ooxml import Package, q
 W: Final = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R: Final = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 MAIN: Final = "word/document.xml"
-_HEADING: Final = re.compile(r"heading\s*(\d)")
+_HEADING: Final = re.compile(r"heading\s*([0-9])", re.ASCII)
 
 
 def _w(local: str) -> str:
@@ -61,8 +62,8 @@ class _Reader:
             styles[style.get(_w("styleId"), "")] = _Style(
                 name=_val(style.find(_w("name"))).casefold(),
                 num_id=_val(num.find(_w("numId"))) if num is not None else "",
-                level=int(_val(num.find(_w("ilvl")), "0") or 0) if num is not None else 0,
-                outline=int(_val(outline)) if outline is not None and _val(outline).isdigit() else None,
+                level=digits_or_none(_val(num.find(_w("ilvl")), "0")) or 0 if num is not None else 0,
+                outline=digits_or_none(_val(outline)) if outline is not None else None,
             )
         return styles
 
@@ -76,7 +77,7 @@ class _Reader:
             levels = {}
             for lvl in definition.iter(_w("lvl")):
                 ilvl = lvl.get(_w("ilvl"), "0")
-                levels[int(ilvl) if ilvl.isdigit() else 0] = _val(lvl.find(_w("numFmt")), "decimal")
+                levels[digits_or_none(ilvl) or 0] = _val(lvl.find(_w("numFmt")), "decimal")
             abstract[definition.get(_w("abstractNumId"), "")] = levels
         formats = {}
         for num in root.iter(_w("num")):
@@ -130,13 +131,15 @@ class _Reader:
         if style.name == "title":
             return "h", 1, style.name
         outline = ppr.find(_w("outlineLvl")) if ppr is not None else None
-        level = int(_val(outline)) if outline is not None and _val(outline).isdigit() else style.outline
+        level = digits_or_none(_val(outline)) if outline is not None else None
+        level = style.outline if level is None else level
         if level is not None and level < 9:
             return "h", min(6, level + 1), style.name
         num = ppr.find(_w("numPr")) if ppr is not None else None
         num_id = _val(num.find(_w("numId"))) if num is not None else style.num_id
         ilvl_text = _val(num.find(_w("ilvl"))) if num is not None else ""
-        ilvl = int(ilvl_text) if ilvl_text.isdigit() else style.level
+        ilvl = digits_or_none(ilvl_text)
+        ilvl = style.level if ilvl is None else ilvl
         if num_id and num_id != "0":
             fmt = self._formats.get((num_id, ilvl), "bullet" if "bullet" in style.name else "decimal")
             return ("ul" if fmt in ("bullet", "none") else "ol"), min(ilvl, 8), style.name
@@ -153,7 +156,7 @@ class _Reader:
             column = 0
             for tc in tr.findall(_w("tc")):
                 tcpr = tc.find(_w("tcPr"))
-                span = int(_val(tcpr.find(_w("gridSpan")), "1") or 1) if tcpr is not None else 1
+                span = digits_or_none(_val(tcpr.find(_w("gridSpan")), "1")) or 1 if tcpr is not None else 1
                 merge = tcpr.find(_w("vMerge")) if tcpr is not None else None
                 text = "\n".join(self._cell_text(p) for p in tc.iter(_w("p")))
                 if merge is not None and _val(merge) != "restart" and column in open_merges:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 from xml.etree import ElementTree as ET  # elements only; parsing is ooxml's guarded expat
 
+from labmcp.digits import digits_or_none, is_digits
 from labmcp.errors import ExtractionError
 from labmcp.notebook.extract import Document, Limits, Part, Stop
 from labmcp.notebook.extract.markup import GridCell, html_table, html_text
@@ -54,7 +55,7 @@ def _paragraphs(body: ET.Element) -> list[tuple[int, str]]:
         ppr = para.find(_a("pPr"))
         level = ppr.get("lvl", "0") if ppr is not None else "0"
         if text.strip():
-            out.append((min(int(level), 8) if level.isdigit() else 0, text))
+            out.append((min(int(level), 8) if is_digits(level) else 0, text))
     return out
 
 
@@ -87,7 +88,11 @@ def _table(frame: ET.Element) -> str:
             body = tc.find(_a("txBody"))
             text = "\n".join(t for _, t in _paragraphs(body)) if body is not None else ""
             row.append(
-                GridCell(text, colspan=int(tc.get("gridSpan", "1") or 1), rowspan=int(tc.get("rowSpan", "1") or 1))
+                GridCell(
+                    text,
+                    colspan=digits_or_none(tc.get("gridSpan", "1")) or 1,
+                    rowspan=digits_or_none(tc.get("rowSpan", "1")) or 1,
+                )
             )
         rows.append(row)
     return html_table(rows, header=True)

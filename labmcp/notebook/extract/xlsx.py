@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Final
 from xml.etree import ElementTree as ET  # elements only; parsing is ooxml's guarded expat
 
+from labmcp.digits import digits_or_none, is_digits
 from labmcp.errors import ExtractionError
 from labmcp.notebook.extract import Document, Limits, Part, Stop
 from labmcp.notebook.extract.markup import table_head, table_row
@@ -21,7 +22,7 @@ from labmcp.notebook.extract.ooxml import REL_NS, Package, q
 
 S: Final = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 WORKBOOK: Final = "xl/workbook.xml"
-_CELL_REF: Final = re.compile(r"([A-Z]{1,3})(\d+)")
+_CELL_REF: Final = re.compile(r"([A-Z]{1,3})([0-9]+)")
 # Built-in number formats that are dates or times (ECMA-376 Part 1, §18.8.30).
 _DATE_FORMATS: Final = frozenset({*range(14, 23), *range(45, 48), *range(27, 37), *range(50, 59)})
 _DATE_CODE: Final = re.compile(r"\[[^\]]*\]|\"[^\"]*\"|\\.")
@@ -89,12 +90,12 @@ class _Workbook:
         custom = {
             int(f.get("numFmtId", "0")): _is_date_format(f.get("formatCode", ""))
             for f in root.iter(_s("numFmt"))
-            if f.get("numFmtId", "").isdigit()
+            if is_digits(f.get("numFmtId", ""))
         }
         xfs = root.find(_s("cellXfs"))
         dates = set()
         for n, xf in enumerate(xfs.findall(_s("xf")) if xfs is not None else ()):
-            fmt = int(xf.get("numFmtId", "0")) if xf.get("numFmtId", "0").isdigit() else 0
+            fmt = digits_or_none(xf.get("numFmtId", "0")) or 0
             if custom.get(fmt, fmt in _DATE_FORMATS):
                 dates.add(n)
         return frozenset(dates)
@@ -114,7 +115,8 @@ def _value(c: ET.Element, book: _Workbook) -> str:
     v = c.find(_s("v"))
     raw = v.text if v is not None and v.text is not None else ""
     if kind == "s":
-        return book.strings[int(raw)] if raw.isdigit() and int(raw) < len(book.strings) else ""
+        index = digits_or_none(raw)
+        return book.strings[index] if index is not None and index < len(book.strings) else ""
     if kind == "inlineStr":
         inline = c.find(_s("is"))
         return "".join(t.text or "" for t in inline.iter(_s("t"))) if inline is not None else ""
@@ -123,7 +125,7 @@ def _value(c: ET.Element, book: _Workbook) -> str:
     if kind in ("str", "e", "d"):
         return raw
     style = c.get("s", "0")
-    if raw and style.isdigit() and int(style) in book.date_styles:
+    if raw and digits_or_none(style) in book.date_styles and raw.isascii():
         try:
             return excel_date(float(raw), book.date1904)
         except (ValueError, OverflowError):
@@ -142,7 +144,7 @@ def _sheet(
     for row in package.elements(path, want_rows):
         stop()
         number_text = row.get("r", "")
-        number = int(number_text) if number_text.isdigit() else (rows[-1][0] + 1 if rows else 1)
+        number = digits_or_none(number_text) or (rows[-1][0] + 1 if rows else 1)
         cells: dict[int, str] = {}
         next_col = 1
         for c in row.findall(_s("c")):
