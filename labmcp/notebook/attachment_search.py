@@ -27,15 +27,36 @@ from labmcp.notebook.search import Searcher, page_fields
 
 MAX_RESULTS: Final = 100
 MAX_TERMS_CHARS: Final = 500
+MAX_EXTENSIONS: Final = 20
 _EXTENSION: Final = re.compile(r"[a-z0-9]{1,16}")
+_SEPARATORS: Final = re.compile(r"[,\s]+", re.ASCII)
 
 
 def parse_extensions(raw: str) -> tuple[str, ...]:
-    """``"csv, .XLSX"`` -> ``("csv", "xlsx")``; InvalidArgumentError for anything not an extension."""
-    items = [part.strip().lower().lstrip(".") for part in re.split(r"[,\s]+", raw) if part.strip()]
-    bad = [item for item in items if not _EXTENSION.fullmatch(item)]
-    if bad:
-        raise InvalidArgumentError(f"extension must be file extensions like 'csv,xlsx', got {bad[0]!r}")
+    """``"csv, .XLSX"`` -> ``("csv", "xlsx")``: comma or space separated, each ASCII letters and digits
+    (1-16, one leading dot allowed), at most ``MAX_EXTENSIONS``; InvalidArgumentError otherwise.
+
+    A list with no extension in it (``",,,"``) is an error, never "files of every type": a filter the
+    caller wrote must not silently widen; omitting the argument is how to ask for every type.
+    """
+    parts = [part for part in _SEPARATORS.split(raw) if part]
+    if not parts:
+        raise InvalidArgumentError(
+            f"extension lists no file extension (got {raw[:40]!r}); give extensions like 'csv,xlsx', "
+            "or omit extension to search files of every type"
+        )
+    if len(parts) > MAX_EXTENSIONS:
+        raise InvalidArgumentError(f"extension lists {len(parts)} file extensions; at most {MAX_EXTENSIONS}")
+    items: list[str] = []
+    for part in parts:
+        item = part.removeprefix(".")
+        # ASCII before lowering: "\u212a".lower() (the Kelvin sign) is an ASCII "k".
+        if not (item.isascii() and _EXTENSION.fullmatch(item.lower())):
+            raise InvalidArgumentError(
+                "extension must be file extensions like 'csv,xlsx' (ASCII letters and digits, at most 16 "
+                f"each), got {part[:40]!r}"
+            )
+        items.append(item.lower())
     return tuple(dict.fromkeys(items))
 
 
@@ -78,7 +99,7 @@ class AttachmentFinder:
             raise InvalidArgumentError(f"terms must be at most {MAX_TERMS_CHARS} characters, got {len(terms)}")
         if not 1 <= limit <= MAX_RESULTS:
             raise InvalidArgumentError(f"limit must be between 1 and {MAX_RESULTS}, got {limit}")
-        extensions = parse_extensions(extension or "")
+        extensions = parse_extensions(extension) if extension is not None else ()
         begin = parse_day(begin_date, "begin_date", end=False) if begin_date else None
         end = parse_day(end_date, "end_date", end=True) if end_date else None
         if begin and end and begin > end:

@@ -156,6 +156,24 @@ async def test_numbers_in_tool_arguments_are_ascii_digits_only(fake: Any) -> Non
                 assert code in text_of(refused)
 
 
+async def test_an_extension_filter_that_names_no_extension_is_an_error_not_every_file(fake: Any) -> None:
+    """``extension=",,,"`` searched files of every type; a filter the caller wrote must not widen."""
+    with trio.fail_after(60):
+        async with stdio_client(server_env(fake)) as client:
+            every = structured(await client.call_tool("search_attachments", {"limit": 100}))["results"]
+            pdfs = structured(await client.call_tool("search_attachments", {"extension": "pdf", "limit": 100}))
+            assert 0 < len(pdfs["results"]) < len(every)
+            for extension, words in (
+                (",,,", "lists no file extension"),
+                (", , ,", "lists no file extension"),
+                (".", "ASCII letters and digits"),
+                ("\u212a", "ASCII letters and digits"),
+                (",".join(["csv"] * 21), "at most 20"),
+            ):
+                refused = await client.call_tool("search_attachments", {"extension": extension, "limit": 100})
+                assert refused.is_error and words in text_of(refused), (extension, text_of(refused))
+
+
 async def test_resources_templates_prompts_and_completions(fake: Any) -> None:
     with trio.fail_after(60):
         async with stdio_client(server_env(fake)) as client:

@@ -4,8 +4,11 @@ and terms; hits placed in scope by identity; Inbox and out-of-scope files withhe
 from __future__ import annotations
 
 import re
+import string
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from labmcp.config import ScopeSettings
@@ -13,6 +16,7 @@ from labmcp.errors import InvalidArgumentError
 from labmcp.fake import FakeLabArchives
 from labmcp.fake.demo import DEFAULT_NOTEBOOK
 from labmcp.labarchives.quota import request_scope
+from labmcp.notebook.attachment_search import parse_extensions
 from tests.notebook.attachment_support import demo_service, find_files
 
 
@@ -54,6 +58,14 @@ async def test_a_folder_scope_shows_only_files_below_it(fake: FakeLabArchives) -
     ("args", "message"),
     [
         ({"extension": "x/y"}, "extension must be file extensions"),
+        ({"extension": ",,,"}, "extension lists no file extension"),
+        ({"extension": " , . ,"}, "extension must be file extensions"),
+        ({"extension": ""}, "extension lists no file extension"),
+        ({"extension": "\u212a"}, "ASCII letters and digits"),  # Kelvin sign: lowers to an ASCII k
+        ({"extension": "p\uff44f"}, "ASCII letters and digits"),  # full-width d
+        ({"extension": "csv\u3000xlsx"}, "ASCII letters and digits"),  # an ideographic space is no separator
+        ({"extension": "a" * 17}, "at most 16"),
+        ({"extension": ",".join(f"e{i}" for i in range(21))}, "21 file extensions; at most 20"),
         ({"begin_date": "March"}, "begin_date must be a date"),
         ({"begin_date": "2026-04-01", "end_date": "2026-03-01"}, "begin_date must not be after end_date"),
         ({"limit": 101}, "limit must be between 1 and 100"),
@@ -99,3 +111,18 @@ async def test_names_from_the_notebook_are_escaped_and_framed(fake: FakeLabArchi
     assert len(nonces) == 2 and nonces[0] != "0123456789abcdef" and len(set(nonces)) == 1
     start, end = text.index(f"<<<UNTRUSTED NOTEBOOK CONTENT {nonces[0]}"), text.rindex(nonces[0])
     assert start < text.index("SYSTEM") and text.rindex("SYSTEM") < end
+
+
+@given(st.text(alphabet=", \t\n", max_size=40))
+def test_an_extension_list_of_separators_only_never_means_every_file(raw: str) -> None:
+    """``",,,"`` used to drop every item and search files of every type: a widened filter."""
+    with pytest.raises(InvalidArgumentError, match="lists no file extension"):
+        parse_extensions(raw)
+
+
+@given(
+    st.lists(st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=16), min_size=1, max_size=20)
+)
+def test_valid_extension_lists_parse_to_their_lowercase_items(items: list[str]) -> None:
+    raw = " , ".join("." + item if n % 2 else item for n, item in enumerate(items))
+    assert parse_extensions(raw) == tuple(dict.fromkeys(item.lower() for item in items))
