@@ -4,7 +4,8 @@ In order, for every request: the path (``/mcp``, and ``/mcp/`` served the same; 
 never a redirect), Host and Origin against allow-lists (DNS rebinding), the bearer credential (its
 *principal* owns sessions), the session's owner. For a POST then: the whole body within the body
 deadline (408 otherwise), admission of the message (``labmcp.transports.admission``, shared with
-stdio), and only then a request slot, so slow bodies hold no slot. A new session may close the least
+stdio), whether it is answered with JSON or SSE (``labmcp.transports.answers``), and only then a
+request slot, so slow bodies hold no slot. A new session may close the least
 recently used idle one (``labmcp.transports.sessions``). A client that disconnects before its answer
 is complete has its request cancelled (a ``notifications/cancelled`` is handed to the SDK for it),
 so queued LabArchives calls are released.
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from labmcp.config import HTTPSettings
 from labmcp.labarchives.regions import is_loopback_host
 from labmcp.transports.admission import Admitted, Refusal, admit
+from labmcp.transports.answers import mark
 from labmcp.transports.sessions import ANONYMOUS, SessionTable, static_principal
 
 log = logging.getLogger("labmcp.http")
@@ -228,7 +230,7 @@ class Guard:
             log.warning("refused a new session: every session of this credential or of the server is busy")
             await _answer(send, Refusal(types.INTERNAL_ERROR, "Too many sessions in use; retry shortly"), 503)
             return
-        await self._serve(scope, receive, send, body, item, session_id, principal)
+        await self._serve(mark(scope, item.message), receive, send, body, item, session_id, principal)
 
     def _check(
         self, scope: Scope, headers: Mapping[bytes, bytes]

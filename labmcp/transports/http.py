@@ -20,7 +20,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import ASGIApp
 
 from labmcp.config import HTTPSettings
-from labmcp.transports import hyper
+from labmcp.transports import answers, hyper
 from labmcp.transports.guard import MCP_PATH, Authenticate, AuthHook, Guard
 
 log = logging.getLogger("labmcp.http")
@@ -39,7 +39,9 @@ def build_app(
     authenticate: Authenticate | None = None,
     auth: AuthHook | None = None,
 ) -> Guard:
-    """The SDK's Streamable HTTP app (streaming responses; sessions unless stateless) behind our guard."""
+    """The SDK's Streamable HTTP app (sessions unless stateless) behind our guard; each request is
+    answered with JSON unless it asked for progress, then with SSE (``labmcp.transports.answers``)."""
+    answers.install()
     sdk_app: ASGIApp = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=settings.stateless,

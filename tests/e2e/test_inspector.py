@@ -1,4 +1,4 @@
-"""An independent client: the MCP Inspector CLI (npm) drives the real server over stdio."""
+"""An independent client: the MCP Inspector CLI (npm) drives the real server over stdio and Streamable HTTP."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import trio
 
 from tests.e2e.helpers import npm_tool, server_command, server_env
+from tests.e2e.test_http_sidecar import TOKEN, sidecar
 
 pytestmark = pytest.mark.slow
 
@@ -55,3 +56,19 @@ async def test_inspector_strict_finds_no_schema_portability_problem(fake: Any, t
     report = done.stderr.decode(errors="replace")
     assert "Warning:" not in report and "Error:" not in report, report[-3000:]
     assert json.loads(done.stdout)["tools"]
+
+
+async def test_inspector_over_streamable_http_takes_the_plain_json_answers(fake: Any) -> None:
+    """The Inspector (TypeScript SDK, the 2025-11-25 handshake) over Streamable HTTP, where the server
+    answers every request without a progressToken with one JSON object (labmcp.transports.answers)."""
+    async with sidecar(server_env(fake)) as car:
+        target = [_inspector(), "--cli", car.url, "--transport", "http", "--header", f"Authorization: Bearer {TOKEN}"]
+        outputs = []
+        for args in (["--method", "tools/list"], ["--method", "tools/call", "--tool-name", "list_notebooks"]):
+            with trio.fail_after(90):
+                done = await trio.run_process([*target, *args], capture_stdout=True, capture_stderr=True, check=False)
+            assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+            outputs.append(json.loads(done.stdout))
+    listed, called = outputs
+    assert {t["name"] for t in listed["tools"]} >= {"list_notebooks", "read_page", "search"}
+    assert called["structuredContent"]["notebooks"] and not called.get("isError")

@@ -7,15 +7,17 @@ must hear nothing. Counts are asserted, never durations: the first step is alway
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import httpx
 import mcp_types as types
 import pytest
 import trio
 from mcp import Client, StdioServerParameters
 
 from tests.e2e.helpers import server_command, server_env, stdio_client, structured
-from tests.e2e.test_http_sidecar import sidecar
+from tests.e2e.test_http_sidecar import TOKEN, sidecar
 
 pytestmark = pytest.mark.slow
 
@@ -80,6 +82,52 @@ async def test_progress_over_streamable_http(fake: Any) -> None:
         async with sidecar(paced(fake)) as car, car.client() as client:
             updates, _ = await exercise(client, fake)
     check(updates)
+
+
+async def test_a_raw_client_gets_sse_only_when_it_asks_for_progress_and_json_otherwise(fake: Any) -> None:
+    """An independent client (raw httpx, the 2025-11-25 handshake) against the real process: the server
+    may answer a POST with either content type (basic/transports); it streams a request that carries a
+    progressToken and answers every other one with a single JSON object."""
+    nbid, page_id = deep_page(fake)
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    }
+    read = {
+        "name": "read_page",
+        "arguments": {"notebook_id": nbid, "page_id": page_id},
+        "_meta": {"progressToken": "r"},
+    }
+    with trio.fail_after(120):
+        async with sidecar(paced(fake)) as car, httpx.AsyncClient(timeout=60) as http:
+            opened = await http.post(car.url, headers=headers, json=init)
+            assert kind(opened) == "application/json" and opened.json()["id"] == 1
+            headers |= {"Mcp-Session-Id": opened.headers["mcp-session-id"], "MCP-Protocol-Version": "2025-11-25"}
+            note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+            assert (await http.post(car.url, headers=headers, json=note)).status_code == 202
+            streamed = await http.post(car.url, headers=headers, json=rpc(2, "tools/call", read))
+            plain = await http.post(
+                car.url, headers=headers, json=rpc(3, "tools/call", {"name": "search", "arguments": {"query": "PCR"}})
+            )
+    assert kind(streamed) == "text/event-stream"
+    messages = [json.loads(x[5:]) for x in streamed.text.splitlines() if x.startswith("data:") and x[5:].strip()]
+    *progress, answer = messages
+    assert progress and all(m["method"] == "notifications/progress" for m in progress)
+    assert {m["params"]["progressToken"] for m in progress} == {"r"}
+    assert answer["id"] == 2 and not answer["result"]["isError"]
+    assert kind(plain) == "application/json"
+    assert plain.json()["id"] == 3 and not plain.json()["result"]["isError"]
+
+
+def rpc(request_id: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+
+
+def kind(answer: httpx.Response) -> str:
+    return answer.headers.get("content-type", "").split(";")[0]
 
 
 async def test_a_cancelled_request_releases_its_queued_calls(fake: Any) -> None:

@@ -113,7 +113,10 @@ async def served(
         result = Served(port)
         async with httpx.AsyncClient(timeout=None) as http:
             start = trio.current_time()
-            await result.open_session(http)
+            if settings.stateless:
+                assert (await result.tools_list(http, result.headers())).status_code == 200
+            else:
+                await result.open_session(http)
             # Every wait below is bounded by 200 round trips of this machine, as measured now.
             result.patience = max(5.0, 200 * (trio.current_time() - start))
         yield result
