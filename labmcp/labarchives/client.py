@@ -1,36 +1,27 @@
-"""The LabArchives client: the one module that does HTTP (with httpx), over the pure protocol.
+"""The LabArchives client: each read call of the API (§6), built by the pure protocol, sent through
+``labmcp.labarchives.caller`` (the one module that does HTTP), decoded into models and cached.
 
-Why httpx and not the SDK's ``httpx2`` fork: the design card names httpx, its trio support is
-mature, and keeping the upstream client independent of the SDK's pins lets either move alone.
-This is the only module that imports it.
-
-Every call goes through the pacer (serialised, spaced, §5.4), is retried only for connection
-errors, timeouts and 5xx with exponential back-off, re-syncs the clock once on 4504 (§2.4), and
-reads at most a capped number of bytes. Errors never carry the URL, the signature or the token.
+It also keeps the identity (uid, resolved once from email + token when not configured) and the
+clock offset (``epoch_time``, §2.4) that signing needs, and hands out per-user siblings that share
+its connection pool and pacer (OAuth mode).
 """
 
 from __future__ import annotations
 
-import email.message
 import logging
-import re
 import time
-import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Final
 
-import httpx
 import trio
 
-from labmcp import __version__
 from labmcp.config import LabArchivesSettings
-from labmcp.digits import digits_or_none
-from labmcp.errors import AuthenticationError, LabArchivesError, UpstreamError, UpstreamTimeoutError
-from labmcp.labarchives import decode, progress, protocol, quota, wire
+from labmcp.errors import AuthenticationError, UpstreamError
+from labmcp.labarchives import decode, protocol
 from labmcp.labarchives.cache import ByteCache
+from labmcp.labarchives.caller import Caller, HTTPClient, open_http
 from labmcp.labarchives.models import (
     ROOT_TREE_ID,
     Download,
@@ -43,54 +34,11 @@ from labmcp.labarchives.models import (
     TreeNode,
     User,
 )
-from labmcp.labarchives.policy import Pacer, RetryPolicy
+from labmcp.labarchives.policy import Pacer
 from labmcp.observe import UpstreamObserver
 from labmcp.secret import Secret
 
 log = logging.getLogger("labmcp.upstream")
-
-CHUNK: Final = wire.CHUNK
-
-
-@dataclass(frozen=True, slots=True)
-class _Reply:
-    status: int
-    content_type: str
-    content_disposition: str
-    content_length: int | None
-    body: bytes
-    truncated: bool
-
-
-class _Retryable(Exception):
-    """An attempt failed in a way worth repeating (connection, timeout, 5xx)."""
-
-    def __init__(self, error: LabArchivesError, reason: str) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.reason = reason
-
-
-def _filename(disposition: str) -> str:
-    """The filename of a ``Content-Disposition`` header, ``filename*=`` (RFC 5987) included (§7.3)."""
-    if not disposition:
-        return ""
-    msg = email.message.Message()
-    msg["content-disposition"] = disposition
-    name = msg.get_filename() or ""
-    return name.replace("/", "_").replace("\\", "_").strip()
-
-
-_MEDIA_TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
-
-
-def _media_type(header: str) -> str:
-    """The ``type/subtype`` of a Content-Type header, lower-cased; anything else (upstream text that
-    would reach a tool result) becomes ``application/x-invalid``; an absent header is empty."""
-    value = header.partition(";")[0].strip().lower()
-    if not value:
-        return ""
-    return value if _MEDIA_TYPE.fullmatch(value) else "application/x-invalid"
 
 
 class LabArchivesClient:
@@ -99,7 +47,7 @@ class LabArchivesClient:
     def __init__(
         self,
         settings: LabArchivesSettings,
-        http: httpx.AsyncClient,
+        http: HTTPClient,
         observer: UpstreamObserver,
         *,
         wall_clock_ms: Callable[[], int] | None = None,
@@ -109,16 +57,11 @@ class LabArchivesClient:
         self._http = http
         self._observer = observer
         self._wall_ms = wall_clock_ms or (lambda: time.time_ns() // 1_000_000)
-        self._offset_ms = 0
         self._uid: str | None = settings.uid
         self._pacer = pacer or Pacer(settings.request_interval, observer.pacing_wait)
-        self._retry = RetryPolicy(settings.max_attempts, settings.retry_backoff)
+        self._caller = Caller(settings, http, observer, self._wall_ms, self._pacer, self.sync_clock)
         self.cache = ByteCache(settings.cache_ttl, settings.cache_bytes, trio.current_time)
-        self._secrets = [s for s in (settings.secret.reveal(), settings.token.reveal() if settings.token else "") if s]
         self.clock_synced = False
-        self.last_success: float | None = None
-        self.last_failure: str | None = None
-        self.last_failure_at: float | None = None
 
     # --- identity and clock -------------------------------------------------------------------
 
@@ -130,7 +73,22 @@ class LabArchivesClient:
 
     @property
     def clock_offset_ms(self) -> int:
-        return self._offset_ms
+        return self._caller.offset_ms
+
+    @property
+    def last_success(self) -> float | None:
+        """When (trio time) a call last succeeded."""
+        return self._caller.last_success
+
+    @property
+    def last_failure(self) -> str | None:
+        """The last failure that said LabArchives is unusable."""
+        return self._caller.last_failure
+
+    @property
+    def upstream_healthy(self) -> bool:
+        """The most recent call that could tell succeeded."""
+        return self._caller.upstream_healthy
 
     def for_user(self, uid: str, share: int = 1) -> LabArchivesClient:
         """A client for another user of the same akid (OAuth mode): its own uid and cache, holding
@@ -142,7 +100,7 @@ class LabArchivesClient:
         sibling = LabArchivesClient(
             settings, self._http, self._observer, wall_clock_ms=self._wall_ms, pacer=self._pacer
         )
-        sibling._offset_ms = self._offset_ms
+        sibling._caller.offset_ms = self._caller.offset_ms
         sibling.clock_synced = self.clock_synced
         return sibling
 
@@ -159,13 +117,13 @@ class LabArchivesClient:
     async def sync_clock(self) -> int:
         """Measure the offset to LabArchives' clock with ``epoch_time`` (akid only, §2.4)."""
         before = self._wall_ms()
-        root = await self._xml(protocol.Call.of("utilities", "epoch_time"), resync=False)
+        root = await self._caller.xml(protocol.Call.of("utilities", "epoch_time"), resync=False)
         after = self._wall_ms()
         server = decode.decode_epoch_time(root)
-        self._offset_ms = server - (before + after) // 2
+        offset = self._caller.offset_ms = server - (before + after) // 2
         self.clock_synced = True
-        log.info("clock synced with LabArchives: offset %+d ms", self._offset_ms)
-        return self._offset_ms
+        log.info("clock synced with LabArchives: offset %+d ms", offset)
+        return offset
 
     async def user_access_info(self, email_address: str, token: Secret) -> User:
         """Redeem a login email and app token for the user and their notebooks (§2.5 B)."""
@@ -173,7 +131,7 @@ class LabArchivesClient:
             "users", "user_access_info", {"login_or_email": email_address, "password": token.reveal()}
         )
         secrets = [token.reveal()]
-        return decode.decode_user(await self._xml(call, extra_secrets=secrets), "user_access_info")
+        return decode.decode_user(await self._caller.xml(call, extra_secrets=secrets), "user_access_info")
 
     async def user_info(self) -> User:
         """The user and their notebooks by uid (``user_info_via_id``, §6.1), cached."""
@@ -182,7 +140,7 @@ class LabArchivesClient:
         if isinstance(cached, User):
             return cached
         call = protocol.Call.of("users", "user_info_via_id", {"uid": self.uid})
-        user = decode.decode_user(await self._xml(call), "user_info_via_id")
+        user = decode.decode_user(await self._caller.xml(call), "user_info_via_id")
         self.cache.put(("user",), user)
         return user
 
@@ -191,13 +149,13 @@ class LabArchivesClient:
 
     async def max_file_size(self) -> int | None:
         call = protocol.Call.of("users", "max_file_size", {"uid": self.uid})
-        return decode.decode_max_file_size(await self._xml(call))
+        return decode.decode_max_file_size(await self._caller.xml(call))
 
     # --- notebooks and tree --------------------------------------------------------------------
 
     async def notebook_info(self, nbid: str) -> NotebookInfo:
         call = protocol.Call.of("notebooks", "notebook_info", {"uid": self.uid, "nbid": nbid})
-        return decode.decode_notebook_info(await self._xml(call))
+        return decode.decode_notebook_info(await self._caller.xml(call))
 
     async def get_tree_level(self, nbid: str, parent_tree_id: str = ROOT_TREE_ID) -> tuple[TreeNode, ...]:
         """Children of a folder (``0`` = root), cached; unreadable nodes are omitted upstream."""
@@ -207,14 +165,16 @@ class LabArchivesClient:
         if isinstance(cached, tuple):
             return cached
         params = {"uid": self.uid, "nbid": nbid, "parent_tree_id": parent_tree_id}
-        level = decode.decode_tree_level(await self._xml(protocol.Call.of("tree_tools", "get_tree_level", params)))
+        level = decode.decode_tree_level(
+            await self._caller.xml(protocol.Call.of("tree_tools", "get_tree_level", params))
+        )
         self.cache.put(key, level)
         return level
 
     async def get_node(self, nbid: str, tree_id: str) -> NodeDetails:
         """One node by id (§6.3), not cached: the scope's placement index keeps what it needs."""
         params = {"uid": self.uid, "nbid": nbid, "tree_id": tree_id}
-        return decode.decode_node(await self._xml(protocol.Call.of("tree_tools", "get_node", params)))
+        return decode.decode_node(await self._caller.xml(protocol.Call.of("tree_tools", "get_node", params)))
 
     async def get_entries_for_page(
         self, nbid: str, page_tree_id: str, entry_data: bool = True, comment_data: bool = False
@@ -235,7 +195,7 @@ class LabArchivesClient:
             "comment_data": comment_data or None,
         }
         call = protocol.Call.of("tree_tools", "get_entries_for_page", params)
-        page = decode.decode_page_entries(await self._xml(call))
+        page = decode.decode_page_entries(await self._caller.xml(call))
         self.cache.put(key, page)
         return page
 
@@ -243,7 +203,7 @@ class LabArchivesClient:
 
     async def entry_info(self, eid: str, entry_data: bool = False) -> Entry:
         params: dict[str, str | int | bool | None] = {"uid": self.uid, "eid": eid, "entry_data": entry_data}
-        return decode.decode_entry_info(await self._xml(protocol.Call.of("entries", "entry_info", params)))
+        return decode.decode_entry_info(await self._caller.xml(protocol.Call.of("entries", "entry_info", params)))
 
     async def entry_attachment(
         self, eid: str, max_bytes: int, *, version: int | None = None, listed_size: int | None = None
@@ -266,7 +226,7 @@ class LabArchivesClient:
                 self._observer.cache("attachment", True)
                 return download
         self._observer.cache("attachment", False)
-        download = await self._download(
+        download = await self._caller.download(
             protocol.Call.of("entries", "entry_attachment", {"uid": self.uid, "eid": eid}), max_bytes
         )
         got = len(download.data)
@@ -284,7 +244,7 @@ class LabArchivesClient:
         return download
 
     async def entry_thumb(self, eid: str, max_bytes: int) -> Download:
-        return await self._download(
+        return await self._caller.download(
             protocol.Call.of("entries", "entry_thumb", {"uid": self.uid, "eid": eid}), max_bytes
         )
 
@@ -332,7 +292,7 @@ class LabArchivesClient:
             "page_number": page_number,
             "entry_data": entry_data,
         }
-        root = await self._xml(protocol.Call.of("search_tools", "entry_search", params))
+        root = await self._caller.xml(protocol.Call.of("search_tools", "entry_search", params))
         results = decode.decode_search(root, "entry_search") if root is not None else SearchResults((), 0, 0)
         self.cache.put(key, results)
         return results
@@ -359,7 +319,7 @@ class LabArchivesClient:
             "nbid": nbid,
             "max_to_return": max_to_return,
         }
-        root = await self._xml(protocol.Call.of("search_tools", "attachment_search", params))
+        root = await self._caller.xml(protocol.Call.of("search_tools", "attachment_search", params))
         return decode.decode_search(root, "attachment_search") if root is not None else SearchResults((), 0, 0)
 
     async def modified_since(self, since: datetime, nbid: str | None = None, max_to_return: int = 500) -> SearchResults:
@@ -370,240 +330,17 @@ class LabArchivesClient:
             "nbid": nbid,
             "max_to_return": max_to_return,
         }
-        root = await self._xml(protocol.Call.of("search_tools", "modified_since", params))
+        root = await self._caller.xml(protocol.Call.of("search_tools", "modified_since", params))
         return decode.decode_search(root, "modified_since") if root is not None else SearchResults((), 0, 0)
 
     async def epoch_time(self) -> int:
-        return decode.decode_epoch_time(await self._xml(protocol.Call.of("utilities", "epoch_time"), resync=False))
-
-    # --- the machinery ----------------------------------------------------------------------------
-
-    async def _xml(
-        self, call: protocol.Call, *, resync: bool = True, extra_secrets: list[str] | None = None
-    ) -> ET.Element:
-        """Perform a call and parse its XML; a search miss (404) yields an empty ``<search-tools>``.
-
-        The body arrives whole or not at all (over ``LABARCHIVES_MAX_RESPONSE_BYTES`` on the wire
-        or after any decoding step is an error); it is decoded in its declared charset and parsed
-        with DTDs refused and the element count bounded (``decode.parse_xml``).
-        """
-        reply = await self._call(call, self._settings.max_response_bytes, resync=resync, extra_secrets=extra_secrets)
-        if reply.status == 404 and call.method in protocol.SEARCH_METHODS:
-            return ET.Element("search-tools")
-        ctype = _media_type(reply.content_type)
-        if ctype and "xml" not in ctype:
-            raise UpstreamError(
-                f"LabArchives {call.method} answered with content type {ctype!r} instead of XML", method=call.method
-            )
-        text = wire.decode_xml_text(reply.body, reply.content_type, call.method)
-        del reply
-        return decode.parse_xml(text, call.method)
-
-    async def _download(self, call: protocol.Call, max_bytes: int) -> Download:
-        reply = await self._call(call, max_bytes, resync=True, extra_secrets=None, partial=True)
-        if protocol.is_error_document(reply.body):
-            code, desc = protocol.parse_error_body(reply.body, self._secrets)
-            if code is None:
-                raise UpstreamError(
-                    f"LabArchives {call.method} sent an <error> document instead of the file", method=call.method
-                )
-            raise protocol.error_for(call.method, reply.status, code, desc)
-        ctype = _media_type(reply.content_type) or "application/octet-stream"
-        return Download(
-            filename=_filename(reply.content_disposition),
-            content_type=ctype,
-            data=reply.body,
-            truncated=reply.truncated,
-            size=reply.content_length,
+        return decode.decode_epoch_time(
+            await self._caller.xml(protocol.Call.of("utilities", "epoch_time"), resync=False)
         )
-
-    async def _call(
-        self,
-        call: protocol.Call,
-        max_bytes: int,
-        *,
-        resync: bool,
-        extra_secrets: list[str] | None,
-        partial: bool = False,
-    ) -> _Reply:
-        """Paced attempts with retries; 4504 re-syncs the clock once and retries once (§2.4).
-
-        Every attempt is charged to the request being served (``quota``), retries included.
-        """
-        secrets = self._secrets + (extra_secrets or [])
-        failed = 0
-        resynced = False
-        cost = quota.current()
-        while True:
-            if cost is not None:
-                cost.charge(call.method, self._settings.max_calls_per_request)
-            try:
-                reply = await self._attempt(call, max_bytes, secrets, partial)
-            except _Retryable as exc:
-                failed += 1
-                if not self._retry.should_retry(failed, retryable=True):
-                    self._failed(exc.error)
-                    raise exc.error from None
-                delay = self._retry.delay(failed)
-                self._observer.retry(call.method, exc.reason)
-                log.warning("LabArchives %s: %s; retry %d in %.1fs", call.method, exc.reason, failed, delay)
-                await trio.sleep(delay)
-                continue
-            except LabArchivesError as exc:
-                if resync and not resynced and protocol.is_clock_rejection(exc.code, str(exc)):
-                    resynced = True
-                    log.warning("LabArchives rejected expires (%s): re-syncing the clock once", exc.code)
-                    await self.sync_clock()
-                    continue
-                if isinstance(exc, AuthenticationError):
-                    self._failed(exc)
-                raise
-            self.last_success = trio.current_time()
-            return reply
-
-    def _failed(self, error: LabArchivesError) -> None:
-        """Remember failures that say LabArchives is unusable (for readiness), not per-item errors."""
-        self.last_failure = str(error)
-        self.last_failure_at = trio.current_time()
-
-    @property
-    def upstream_healthy(self) -> bool:
-        """The most recent call that could tell succeeded."""
-        if self.last_success is None:
-            return False
-        return self.last_failure_at is None or self.last_success > self.last_failure_at
-
-    async def _attempt(self, call: protocol.Call, max_bytes: int, secrets: list[str], partial: bool) -> _Reply:
-        settings = self._settings
-        # Told before taking a turn, never while holding it: a slow client must not stall the pacer.
-        ahead = self._pacer.queued
-        if ahead:
-            await progress.step(f"waiting for LabArchives: {ahead} call{'s' if ahead > 1 else ''} ahead of you")
-        else:
-            await progress.step(f"asking LabArchives ({call.method})")
-        async with self._pacer.turn():
-            url = protocol.build_url(
-                settings.api_base,
-                call,
-                settings.akid,
-                settings.secret.reveal(),
-                protocol.corrected_expires(self._wall_ms(), self._offset_ms),
-            )
-            started = trio.current_time()
-            outcome = "ok"
-            try:
-                # A body that trickles forever must not hold the pacer: one deadline per attempt.
-                with trio.fail_after(settings.connect_timeout + 2 * settings.read_timeout):
-                    reply = await self._fetch(url, max_bytes, partial)
-            except wire.BodyTooLarge as exc:
-                outcome = "too_large"
-                setting = "LABARCHIVES_MAX_DOWNLOAD_BYTES" if partial else "LABARCHIVES_MAX_RESPONSE_BYTES"
-                raise UpstreamError(
-                    f"LabArchives {call.method} answered with more than {exc.cap} bytes ({exc.stage}); "
-                    f"refused at the {setting} cap",
-                    method=call.method,
-                ) from None
-            except wire.BadBody as exc:
-                outcome = "bad_body"
-                raise UpstreamError(f"LabArchives {call.method} {exc}; refused", method=call.method) from None
-            except trio.TooSlowError:
-                outcome = "timeout"
-                raise _Retryable(
-                    UpstreamTimeoutError(f"LabArchives {call.method} timed out", method=call.method), "timeout"
-                ) from None
-            except httpx.TimeoutException as exc:
-                outcome = "timeout"
-                phase = "connecting" if isinstance(exc, httpx.ConnectTimeout) else "waiting for the answer"
-                raise _Retryable(
-                    UpstreamTimeoutError(f"LabArchives {call.method} timed out {phase}", method=call.method), "timeout"
-                ) from None
-            except (httpx.TransportError, OSError) as exc:
-                outcome = "connect_error"
-                detail = protocol.scrub(type(exc).__name__, secrets)
-                raise _Retryable(
-                    UpstreamError(
-                        f"cannot reach LabArchives for {call.method} ({detail}: connection failed or was reset)",
-                        method=call.method,
-                    ),
-                    "connect_error",
-                ) from None
-            finally:
-                elapsed = trio.current_time() - started
-                if outcome != "ok":
-                    self._observer.upstream_call(call.method, outcome, elapsed)
-            if reply.status == 200:
-                self._observer.upstream_call(call.method, "ok", elapsed)
-                log.debug("LabArchives %s/%s -> 200 in %.3fs", call.api_class, call.method, elapsed)
-                return reply
-            code, desc = protocol.parse_error_body(reply.body, secrets)
-            self._observer.upstream_call(call.method, f"error_{code}" if code else f"http_{reply.status}", elapsed)
-            log.debug(
-                "LabArchives %s/%s -> %d (code %s) in %.3fs", call.api_class, call.method, reply.status, code, elapsed
-            )
-            if protocol.is_search_miss(call.method, reply.status, code):
-                return reply
-            error = protocol.error_for(call.method, reply.status, code, desc)
-            if protocol.is_retryable_status(reply.status):
-                raise _Retryable(error, f"http_{reply.status}")
-            raise error
-
-    async def _fetch(self, url: str, max_bytes: int, partial: bool) -> _Reply:
-        """One GET, read raw (httpx never inflates for us) through ``wire.BoundedBody``.
-
-        A 200 body over the cap raises ``wire.BodyTooLarge``, or, for a ``partial`` download,
-        keeps its first ``max_bytes`` and says ``truncated``. Error bodies keep their first
-        ``ERROR_BODY_BYTES``, which is all the error parser looks at.
-        """
-        async with self._http.stream("GET", url) as response:
-            ok = response.status_code == 200
-            cap = max_bytes if ok else protocol.ERROR_BODY_BYTES
-            keep_prefix = partial or not ok
-            length_header = response.headers.get("content-length", "")
-            length = digits_or_none(length_header)
-            encoding = response.headers.get("content-encoding", "")
-            body = wire.BoundedBody(encoding, cap)
-            truncated = False
-            try:
-                if not keep_prefix:
-                    body.expect(length)
-                async for chunk in response.aiter_raw(CHUNK):
-                    body.feed(chunk)
-                data = body.finish()
-            except wire.BodyTooLarge:
-                if not keep_prefix:
-                    raise
-                truncated = True
-                data = body.prefix()
-            return _Reply(
-                status=response.status_code,
-                content_type=response.headers.get("content-type", ""),
-                content_disposition=response.headers.get("content-disposition", ""),
-                content_length=length,
-                body=data,
-                truncated=truncated,
-            )
 
 
 @asynccontextmanager
 async def open_client(settings: LabArchivesSettings, observer: UpstreamObserver) -> AsyncIterator[LabArchivesClient]:
-    """A client with its own HTTP connection pool, closed on exit. Redirects are not followed."""
-    timeout = httpx.Timeout(
-        connect=settings.connect_timeout,
-        read=settings.read_timeout,
-        write=settings.read_timeout,
-        pool=settings.connect_timeout + settings.read_timeout,
-    )
-    async with httpx.AsyncClient(
-        timeout=timeout,
-        follow_redirects=False,
-        trust_env=True,  # proxies (HTTPS_PROXY, NO_PROXY) are how many labs reach the internet
-        # Calls are serialised by the pacer: one connection does, a few more cover a slow close.
-        limits=httpx.Limits(max_connections=4, max_keepalive_connections=1),
-        # We ask for no compression; a middlebox that compresses anyway is inflated by wire.py, bounded.
-        headers={
-            "User-Agent": f"labmcp/{__version__}",
-            "Accept": "application/xml, */*",
-            "Accept-Encoding": "identity",
-        },
-    ) as http:
+    """A client with its own HTTP connection pool (``caller.open_http``), closed on exit."""
+    async with open_http(settings) as http:
         yield LabArchivesClient(settings, http, observer)
