@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from labmcp.fake import login, methods, webpage
+from labmcp.fake import login, methods, search_methods, webpage
 from labmcp.fake.exchange import (
     PAST_SKEW_MS,
     XML_HEADERS,
@@ -46,9 +46,9 @@ ROUTES: dict[tuple[str, str], _Route] = {
     ("entries", "entry_info"): _Route(methods.entry_info),
     ("entries", "entry_attachment"): _Route(methods.entry_attachment),
     ("entries", "entry_thumb"): _Route(methods.entry_thumb),
-    ("search_tools", "entry_search"): _Route(methods.entry_search),
-    ("search_tools", "attachment_search"): _Route(methods.attachment_search),
-    ("search_tools", "modified_since"): _Route(methods.modified_since),
+    ("search_tools", "entry_search"): _Route(search_methods.entry_search),
+    ("search_tools", "attachment_search"): _Route(search_methods.attachment_search),
+    ("search_tools", "modified_since"): _Route(search_methods.modified_since),
     ("utilities", "epoch_time"): _Route(methods.epoch_time, needs_uid=False, signed=False),
     ("utilities", "api_base_urls"): _Route(methods.api_base_urls, needs_uid=False),
 }

@@ -1,4 +1,5 @@
 """The fake's API methods: each takes an authenticated ``Call`` and returns the response root (or bytes).
+The search methods are in ``labmcp.fake.search_methods``.
 
 Element names follow §6 and §7.1; where no source shows a layout the choice is marked [INF].
 Document order deliberately never puts the id first (§3: clients relying on ``[0]`` break live).
@@ -7,18 +8,15 @@ Document order deliberately never puts the id first (§3: clients relying on ``[
 from __future__ import annotations
 
 import hashlib
-import html
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from urllib.parse import quote
 
 from labmcp.fake.exchange import FakeConfig, FakeRequest, FakeResponse, LAError
 from labmcp.fake.store import Entry, Node, Notebook, Store, User
 from labmcp.fake.xmlwriter import El, array, boolean, integer, record, text, timestamp
-from labmcp.labarchives.models import PART_TEXT, ROOT_TREE_ID, UserAccess
+from labmcp.labarchives.models import ROOT_TREE_ID, UserAccess
 
 REGIONS = (
     ("https://api.labarchives.com/api", "US and rest of world"),
@@ -27,8 +25,6 @@ REGIONS = (
     ("https://ukapi.labarchives.com/api", "United Kingdom"),
     ("https://euapi.labarchives.com/api", "Europe (outside the UK)"),
 )
-_TERM = re.compile(r'"([^"]*)"|(\S+)')
-_TAG = re.compile(r"<[^>]*>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +120,8 @@ def max_file_size(call: Call) -> El:
     return record("users", integer("max-file-size", call.user.max_file_size))
 
 
-def _notebook(call: Call) -> Notebook:
+def notebook_of(call: Call) -> Notebook:
+    """The notebook ``nbid`` names, when the caller is a member: 4509 unknown, 4501 not a member."""
     notebook = call.store.notebooks.get(call.require("nbid"))
     if notebook is None:
         raise LAError(4509)
@@ -134,7 +131,7 @@ def _notebook(call: Call) -> Notebook:
 
 
 def notebook_info(call: Call) -> El:
-    nb = _notebook(call)
+    nb = notebook_of(call)
     return record(
         "notebooks",
         record(
@@ -169,7 +166,7 @@ def _node_fields(call: Call, node: Node) -> tuple[El, ...]:
 
 def get_tree_level(call: Call) -> El:
     """Children of a folder (``0`` = root) that the user can read; no pagination (§6.3)."""
-    nb = _notebook(call)
+    nb = notebook_of(call)
     parent = call.require("parent_tree_id")
     if parent != ROOT_TREE_ID and _node(call, nb, parent).is_page:
         raise LAError(4517)
@@ -183,7 +180,7 @@ def get_node(call: Call) -> El:
     §6.3 promises only "node title, user access, entry count, display text and other metadata", so the
     parent element is a knob: with ``FakeConfig.node_parent`` off the answer has no ``<parent-tree-id>``.
     """
-    nb = _notebook(call)
+    nb = notebook_of(call)
     node = _node(call, nb, call.require("tree_id"))
     count = len(call.store.page_entries(node.tree_id)) if node.is_page else 0
     fields = (*_node_fields(call, node), integer("entry-count", count))
@@ -257,7 +254,7 @@ def _search_extras(store: Store, entry: Entry) -> list[El]:
 
 def get_entries_for_page(call: Call) -> El:
     """Readable entries of a page in page order; an empty page is 200 with total-returned 0 (§5.3)."""
-    nb = _notebook(call)
+    nb = notebook_of(call)
     page = _node(call, nb, call.require("page_tree_id"))
     if not page.is_page:
         raise LAError(4517)
@@ -322,112 +319,6 @@ def entry_thumb(call: Call) -> FakeResponse:
     if not entry.is_attachment or entry.thumbnail is None:
         raise LAError(4511)
     return FakeResponse(200, (("Content-Type", "image/png"),), entry.thumbnail)
-
-
-def search_terms(query: str) -> list[str]:
-    """Words and "quoted phrases", lower-cased; a bare ``AND`` is the default connector and dropped."""
-    terms: list[str] = []
-    for match in _TERM.finditer(query):
-        phrase, word = match.group(1), match.group(2)
-        if phrase is not None:
-            if phrase.strip():
-                terms.append(" ".join(phrase.split()).lower())
-        elif word.lower() != "and":
-            terms.append(word.lower())
-    return terms
-
-
-def _haystack(entry: Entry) -> str:
-    body = html.unescape(_TAG.sub(" ", entry.entry_data)) if entry.part_type == PART_TEXT else entry.entry_data
-    return " ".join(" ".join((body, entry.caption, entry.attach_file_name)).split()).lower()
-
-
-def _readable_entries(call: Call, nbid: str | None) -> list[Entry]:
-    store = call.store
-    visible = {nb.nbid for nb in store.visible_notebooks(call.uid)}
-    if nbid is not None:
-        visible &= {_notebook(call).nbid}
-    entries = [e for e in store.entries.values() if e.nbid in visible or (nbid is None and e.nbid is None)]
-    return [e for e in entries if store.entry_access(e, call.uid).can_read]
-
-
-def _search_answer(call: Call, found: list[Entry], shown: list[Entry]) -> El:
-    if not found:
-        # No-match searches are HTTP 404 [DOC]; the body is undocumented, the code is configurable.
-        raise LAError(call.config.search_miss_code, 404, "No entries matched the search")
-    with_data = call.flag("entry_data")
-    with_comments = call.flag("comment_data")
-    items = [entry_element(call, e, with_data=with_data, with_comments=with_comments, extras=True) for e in shown]
-    return record(
-        "search-tools",
-        record("results", integer("total-returned", len(shown)), integer("total-found", len(found))),
-        array("entries", items),
-    )
-
-
-def entry_search(call: Call) -> El:
-    """Words AND-ed, phrases matched whole, case-insensitive; zero-based ``page_number`` (§6.5)."""
-    terms = search_terms(call.require("query"))
-    page_size, page_number = call.number("page_size", 10), call.number("page_number", 0)
-    if page_size == 0:
-        raise LAError(4529)
-    nbid = call.params.get("nbid") or None
-    found = [e for e in _readable_entries(call, nbid) if terms and all(t in _haystack(e) for t in terms)]
-    return _search_answer(call, found, found[page_number * page_size : (page_number + 1) * page_size])
-
-
-def _utc_bound(call: Call, name: str, end: bool) -> int | None:
-    """``begin_date``/``end_date`` (UTC, §6.5) as epoch seconds. The format is undocumented [INF]: the
-    fake takes ISO 8601, a bare date meaning that whole day; anything else is 4529."""
-    raw = call.params.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        if len(raw) == 10:
-            day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
-            return int(day.timestamp()) + (86_399 if end else 0)
-        return int(datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC).timestamp())
-    except ValueError:
-        raise LAError(4529, 400, f"{name} is not a date") from None
-
-
-def attachment_search(call: Call) -> El:
-    """Attachments by extension, update time (``begin_date``..``end_date``, inclusive) and terms
-    (AND/OR/EXACT), newest first, capped by ``max_to_return``."""
-    begin, end = _utc_bound(call, "begin_date", False), _utc_bound(call, "end_date", True)
-    extensions = {x.strip().lower().lstrip(".") for x in call.params.get("extension", "").split(",") if x.strip()}
-    connector = call.params.get("term_connector", "AND").upper()
-    raw_terms = call.params.get("terms", "")
-    terms = [raw_terms.lower()] if connector == "EXACT" else search_terms(raw_terms)
-    combine = any if connector == "OR" else all
-    found = []
-    for entry in _readable_entries(call, call.params.get("nbid") or None):
-        if not entry.is_attachment:
-            continue
-        if extensions and entry.attach_file_name.rsplit(".", 1)[-1].lower() not in extensions:
-            continue
-        if terms and not combine(t in _haystack(entry) for t in terms):
-            continue
-        if (begin is not None and entry.updated_at < begin) or (end is not None and entry.updated_at > end):
-            continue
-        found.append(entry)
-    found.sort(key=lambda e: e.updated_at, reverse=True)
-    return _search_answer(call, found, found[: call.number("max_to_return", 5000)])
-
-
-def modified_since(call: Call) -> El:
-    """Entries changed after ``since_time`` (``yyyy-mm-ddThh:mm:ssZ``, default the epoch), newest first,
-    capped by ``max_to_return`` (§6.5 [DOC]); no match is the search miss, HTTP 404, like every search."""
-    raw = call.params.get("since_time", "")
-    since = 0
-    if raw:
-        try:
-            since = int(datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
-        except ValueError:
-            raise LAError(4529) from None
-    found = [e for e in _readable_entries(call, call.params.get("nbid") or None) if e.updated_at > since]
-    found.sort(key=lambda e: (e.updated_at, e.eid), reverse=True)
-    return _search_answer(call, found, found[: call.number("max_to_return", 5000)])
 
 
 def epoch_time(call: Call) -> El:

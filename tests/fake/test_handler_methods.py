@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from labmcp.fake.exchange import FakeConfig
-from labmcp.fake.methods import content_disposition, search_terms
+from labmcp.fake.methods import content_disposition
+from labmcp.fake.search_methods import search_terms
 from labmcp.fake.xmlwriter import El, array, record, text, to_bytes
 from tests.fake.helpers import OTHER_UID, UID, World, call, error_code, world, xml
 
