@@ -37,8 +37,8 @@ from labmcp.notebook.escape import escape_text
 from labmcp.notebook.excerpts import SEARCH_SNIPPET_CHARS, snippet
 from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
-from labmcp.notebook.render import FRAME_END, FRAME_START
 from labmcp.notebook.scope import Located, Scope, Source
+from labmcp.notebook.search_text import compose_results, cut, snippet_cap
 
 SCAN_PAGE: Final = 50
 """Upstream matches per ``entry_search`` call while scanning (no entry data, so answers stay small)."""
@@ -299,12 +299,12 @@ class Searcher:
         while True:
             next_cursor = None if complete else self._codec.encode(binding, *position)
             note = self._total_note(totals, nbid)
-            text = _compose(query, page, data, cap, with_links, complete, next_cursor, note, self.where(nbid))
+            text = compose_results(query, page, data, cap, with_links, complete, next_cursor, note, self.where(nbid))
             if len(text) <= self._budget:
                 break
             # Over budget: shorten snippets first, then leave the links to the structured content,
             # and only then move the last hits to the next page (the cursor resumes at them).
-            fitted = _snippet_cap(len(text), len(data), cap, self._budget)
+            fitted = snippet_cap(len(text), len(data), cap, self._budget)
             if cap > MIN_SNIPPET_CHARS:
                 cap = max(MIN_SNIPPET_CHARS, min(fitted, cap - 1))
             elif with_links:
@@ -317,7 +317,7 @@ class Searcher:
             "query": query,
             "page": page,
             "limit": limit,
-            "results": [dict(d, snippet=_cut(d["snippet"], cap)) for d in data],
+            "results": [dict(d, snippet=cut(d["snippet"], cap)) for d in data],
             "complete": complete,
             "next_cursor": next_cursor,
             "snippets_shortened": any(len(d["snippet"]) > cap for d in data),
@@ -376,61 +376,3 @@ def _reported(nb: NotebookRef, page_id: str, tree_path: str) -> Located:
     """A page of a notebook wholly in scope, named as LabArchives' ``tree-path`` reports it (display only)."""
     folders, _, title = tree_path.rpartition("/")
     return Located(nb, TreeNode(page_id, title, True), tuple(folders.split("/")) if folders else ())
-
-
-def _cut(text: str, cap: int) -> str:
-    return text if len(text) <= cap else text[: max(0, cap - 1)] + "…"
-
-
-def _snippet_cap(length: int, count: int, cap: int, budget: int) -> int:
-    """The snippet length that would bring a text of ``length`` (with snippets of ``cap``) within budget."""
-    if count == 0:
-        return 0
-    return cap - -(-(length - budget) // count)
-
-
-def _compose(
-    query: str,
-    page: int,
-    data: list[dict[str, Any]],
-    cap: int,
-    with_links: bool,
-    complete: bool,
-    next_cursor: str | None,
-    total_note: str,
-    where: str,
-) -> str:
-    """The result list in Markdown; every hit of ``data`` is in it, snippets cut at ``cap``."""
-    head = f"{len(data)} result(s)" + (f" on result page {page}" if page else "") + f" in {where}."
-    lines = [f"# Search: {escape_text(query)}", "", head]
-    if total_note:
-        lines.append(total_note)
-    if not data and complete and not page:
-        lines.append(
-            'No entry in scope matched. Try other or fewer words, a "quoted phrase" for exact wording, '
-            "OR between alternatives (PCR OR qPCR), or leave out notebook_id to search every notebook in "
-            "scope; LabArchives searches entry text, captions and file names, not page titles."
-        )
-    if any(len(d["snippet"]) > cap for d in data):
-        lines.append(f"Snippets are shortened to {cap} characters to fit the output budget; read_page shows all.")
-    if not with_links and data:
-        lines.append("Links to the pages are left out to fit the output budget; each result's `link` field has it.")
-    if data:
-        lines += ["", FRAME_START]
-    for n, hit in enumerate(data, 1):
-        where = " / ".join(escape_text(p) for p in (hit["notebook_name"], hit["folder_path"], hit["page_title"]) if p)
-        kind = escape_text(hit["part_type"])
-        lines += [
-            "",
-            f"{n}. {where} — entry `{hit['entry_id']}` ({kind}), updated {hit['updated_at'] or '?'}",
-            f"   page id `{hit['page_id']}`" + (f" — {hit['link']}" if with_links else ""),
-        ]
-        if hit["snippet"]:
-            lines.append(f"   > {escape_text(_cut(hit['snippet'], cap))}")
-    if data:
-        lines += ["", FRAME_END]
-    if complete:
-        lines += ["", "Every match has been checked: there are no more results."]
-    else:
-        lines += ["", f'More results may exist: call search again with cursor="{next_cursor}".']
-    return "\n".join(lines)
