@@ -1,4 +1,4 @@
-"""Figures over stdio against the demo fake: per-call overhead, LabArchives calls per operation, pacing.
+"""Figures over stdio against the demo fake: LabArchives calls per operation, pacing.
 
 Also the helpers other sections share: how to start ours and the minimal server, the demo ids.
 """
@@ -12,13 +12,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from labmcp.fake.serve import FakeLabArchives, LoggedRequest
-from labmcp.labarchives import protocol
-from tests.bench.context import ORDER_ECONOMY, ORDER_OVERHEAD, Bench, Section
+from labmcp.fake.serve import FakeLabArchives
+from tests.bench.context import ORDER_ECONOMY, Bench, Section
 from tests.bench.peer import ROOT, clean_env, spawn, wait_started
-from tests.bench.report import Row, median
+from tests.bench.report import Row
 
 OURS = (sys.executable, "-m", "labmcp")
 MINIMAL = (sys.executable, str(ROOT / "tests" / "bench" / "minimal_server.py"), "stdio")
@@ -60,81 +57,6 @@ def demo_ids(fake: FakeLabArchives) -> DemoIds:
     page = {node.display_text: node.tree_id for node in store.nodes.values() if node.nbid == nbid and node.is_page}
     eid = next(e.eid for e in store.entries.values() if e.attach_file_name == ATTACHMENT)
     return DemoIds(nbid, page[LARGEST_PAGE], page[OVERHEAD_PAGE], page[DEEP_PAGE], eid)
-
-
-async def _replay(http: httpx.AsyncClient, fake: FakeLabArchives, calls: Sequence[LoggedRequest]) -> float:
-    """Seconds for the same upstream calls made directly with httpx (signed, same keep-alive client)."""
-    creds = fake.credentials
-    started = time.perf_counter()
-    for logged in calls:
-        params = {k: v for k, v in logged.params.items() if k not in ("akid", "expires")}
-        call = protocol.Call.of(logged.api_class, logged.api_method, params)
-        url = protocol.build_url(fake.base_url, call, creds.akid, creds.password, time.time_ns() // 1_000_000)
-        reply = await http.get(url)
-        assert reply.status_code == 200, reply.status_code
-    return time.perf_counter() - started
-
-
-async def overhead(bench: Bench) -> list[Row]:
-    """Tool call wall time minus the same upstream calls made raw; caches off so every call goes upstream."""
-    fake, iterations = bench.fake, bench.plan.iterations
-    ids = demo_ids(fake)
-    env = server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0", LABARCHIVES_CACHE_TTL="0")
-    args = {"notebook_id": ids.nbid, "page_id": ids.overhead_page}
-    tool: list[float] = []
-    raw: list[float] = []
-    upstream_per_call = 0
-    async with httpx.AsyncClient() as http, spawn(OURS, env) as peer:
-        await peer.initialize()
-        await wait_started(peer)
-        for i in range(iterations + 3):
-            mark = len(fake.log)
-            started = time.perf_counter()
-            await peer.call_tool("read_page", args)
-            elapsed = time.perf_counter() - started
-            calls = fake.log[mark:]
-            replayed = await _replay(http, fake, calls)
-            if i >= 3:  # the first calls warm up imports and connections
-                tool.append(elapsed)
-                raw.append(replayed)
-                upstream_per_call = len(calls)
-    cached: list[float] = []
-    async with spawn(OURS, server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0")) as peer:
-        await peer.initialize()
-        for i in range(iterations + 3):
-            started = time.perf_counter()
-            await peer.call_tool("read_page", args)
-            if i >= 3:  # the first call fills the caches
-                cached.append(time.perf_counter() - started)
-    async with spawn(MINIMAL, clean_env()) as peer:
-        await peer.initialize()
-        floor: list[float] = []
-        for i in range(iterations + 3):
-            started = time.perf_counter()
-            await peer.call_tool("echo", {"text": "x"})
-            if i >= 3:
-                floor.append(time.perf_counter() - started)
-    added = (median(tool) - median(raw)) * 1000
-    return [
-        Row(
-            "Overhead: read_page wall time minus the same upstream calls made raw",
-            added,
-            median(floor) * 1000,
-            "ms",
-            "< 1 ms",
-            added < 1,
-            f"median of {iterations}; {upstream_per_call} upstream calls per read with caches off; "
-            f"tool {median(tool) * 1000:.2f} ms, raw {median(raw) * 1000:.2f} ms; "
-            "baseline = a trivial tool's whole round trip on the minimal server",
-        ),
-        Row(
-            "Overhead: read_page answered from the cache (no upstream call), whole round trip",
-            median(cached) * 1000,
-            median(floor) * 1000,
-            "ms",
-            note=f"median of {iterations}; vs the minimal server's trivial tool",
-        ),
-    ]
 
 
 def _operation_args(ids: DemoIds) -> dict[str, dict[str, Any]]:
@@ -291,7 +213,6 @@ async def pacing(bench: Bench) -> list[Row]:
 
 
 SECTIONS = (
-    Section("overhead", ORDER_OVERHEAD, overhead, smoke=("Overhead: read_page",)),
     Section(
         "economy",
         ORDER_ECONOMY,
