@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import given
@@ -160,3 +162,70 @@ def test_get_node_names_its_parent_only_when_the_answer_does(extra: str, parent:
     details = decode.decode_node(decode.parse_xml(body.encode(), "get_node"))
     assert details.node.tree_id == "UGFnZQ==" and details.node.is_page
     assert details.parent_tree_id == parent and details.entry_count == 3
+
+
+# --- the two parsers behind parse_xml build what ElementTree builds ---------------------------------
+
+_NAMES = st.sampled_from(["entry", "entry-data", "eid", "level-node", "nil-field", "x"])
+_TEXTS = st.text(alphabet="ab <>&\"'µ—\u00e9\U0001f600\n", max_size=40)
+
+
+@st.composite
+def _documents(draw: st.DrawFn, depth: int = 0) -> str:
+    """An element with attributes, text (often escaped HTML, so both parsers are taken) and children."""
+    name = draw(_NAMES)
+    attrs = "".join(
+        f' a{i}="{escape(v, {chr(34): "&quot;"})}"' for i, v in enumerate(draw(st.lists(_TEXTS, max_size=2)))
+    )
+    children = draw(st.lists(_documents(depth + 1), max_size=3)) if depth < 3 else []
+    texts = [escape(t) for t in draw(st.lists(_TEXTS, min_size=len(children) + 1, max_size=len(children) + 1))]
+    body = texts[0] + "".join(child + tail for child, tail in zip(children, texts[1:], strict=True))
+    return f"<{name}{attrs}>{body}</{name}>"
+
+
+@given(_documents())
+def test_the_tree_is_the_one_elementtree_builds(document: str) -> None:
+    """Whichever parser parse_xml takes (escaped HTML or listing), the tree equals the stdlib's."""
+    assert ET.tostring(decode.parse_xml(document, "m")) == ET.tostring(ET.fromstring(document))
+
+
+_ESCAPED = "&lt;p&gt;x&amp;y&lt;/p&gt;" * 3  # more character references than tags: the buffered parser
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        f'<a xmlns="urn:x" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><b xsi:nil="true"/>{_ESCAPED}</a>',
+        f"<a>{_ESCAPED}<!-- note --><?pi data?><![CDATA[<b>raw</b>]]>&#233;&#x1F600;</a>",
+        f'<x:a xmlns:x="u"><x:b x:y="1">{_ESCAPED}</x:b></x:a>',
+    ],
+)
+def test_namespaces_comments_and_character_data_read_as_elementtree_reads_them(document: str) -> None:
+    assert ET.tostring(decode.parse_xml(document, "m")) == ET.tostring(ET.fromstring(document))
+
+
+def test_escaped_html_arrives_as_one_text() -> None:
+    html = "<p>cell &amp; more</p>" * 20_000
+    page = decode.decode_page_entries(
+        decode.parse_xml(
+            f"<tree-tools><entries><entry><eid>e1</eid><part-type>text entry</part-type>"
+            f"<entry-data>{escape(html)}</entry-data></entry></entries></tree-tools>",
+            "get_entries_for_page",
+        )
+    )
+    assert page.entries[0].entry_data == html
+
+
+@pytest.mark.parametrize("filler", ["", "&amp;&amp;&amp;"])
+def test_an_absurd_element_count_is_refused_by_either_parser(filler: str) -> None:
+    body = "<tree-tools><level-nodes>" + f"<x>{filler}</x>" * (decode.MAX_ELEMENTS + 10) + "</level-nodes></tree-tools>"
+    with pytest.raises(UpstreamError, match="elements"):
+        decode.parse_xml(body, "get_tree_level")
+
+
+@pytest.mark.parametrize(
+    "body", ["<a>&lt;&lt;&lt;<b></a>", "<a>&lt;&lt;&lt;&nbsp;</a>", "&lt;&lt;&lt;", "<a>&lt;&lt;</a><b/>"]
+)
+def test_broken_escaped_text_is_malformed_xml(body: str) -> None:
+    with pytest.raises(UpstreamError, match="malformed XML"):
+        decode.parse_xml(body, "get_entries_for_page")
