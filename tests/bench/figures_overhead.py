@@ -38,6 +38,7 @@ MEDIUM_PAGE = "Assay week notes (bench)"
 MEDIUM_CHARS = 20_000
 GOAL_MS = 2.0
 WARMUP = 3
+"""Unrecorded calls first (one in ``--quick``): imports, connections and caches settle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,7 @@ class Samples:
 
 
 async def _measure(
-    fake: FakeLabArchives, ours: StdioPeer, replayer: StdioPeer, nbid: str, page: Page, iterations: int
+    fake: FakeLabArchives, ours: StdioPeer, replayer: StdioPeer, nbid: str, page: Page, iterations: int, warmup: int
 ) -> Samples:
     """``iterations`` uncached reads of ``page`` (after a warm-up), each with its raw replay (the two
     alternated in turn), ``render_page`` on the same entries and ``html.parser`` on the same HTML."""
@@ -166,7 +167,7 @@ async def _measure(
     render = _renderer(page, nbid, entries)
     html = "".join(e.entry_data or "" for e in entries if e.part_type == PART_TEXT)
     methods = [c.api_method for c in calls]
-    for i in range(WARMUP + iterations):
+    for i in range(warmup + iterations):
         if i % 2:  # every other iteration the raw calls go first, so neither side always follows the other
             raw = await replay(calls)
             tool, seen = await read()
@@ -177,7 +178,7 @@ async def _measure(
         rendering = _clock(render)
         tokenising = _clock(lambda: floor(html))
         decoding = _clock(decode_all)
-        if i >= WARMUP:
+        if i >= warmup:
             samples.tool.append(tool)
             samples.raw.append(raw)
             samples.render.append(rendering)
@@ -187,13 +188,13 @@ async def _measure(
     return samples
 
 
-async def _cached(peer: StdioPeer, nbid: str, page: Page, iterations: int) -> list[float]:
+async def _cached(peer: StdioPeer, nbid: str, page: Page, iterations: int, warmup: int) -> list[float]:
     args = {"notebook_id": nbid, "page_id": page.tree_id}
     times = []
-    for i in range(WARMUP + iterations):
+    for i in range(warmup + iterations):
         started = time.perf_counter()
         await peer.call_tool("read_page", args)
-        if i >= WARMUP:  # the first call fills the caches
+        if i >= warmup:  # the first call fills the caches
             times.append(time.perf_counter() - started)
     return times
 
@@ -268,7 +269,7 @@ def _rows(page: Page, s: Samples, cached: list[float], trivial: list[float]) -> 
 
 async def overhead(bench: Bench) -> list[Row]:
     """Small, medium and large page: total overhead, its rendering share and the rest (see the module)."""
-    iterations = bench.plan.iterations
+    iterations, warmup = bench.plan.iterations, WARMUP if bench.plan.warmup else 1
     fake = FakeLabArchives.demo()
     load_before = os.getloadavg()[0]
     rows: list[Row] = []
@@ -287,19 +288,19 @@ async def overhead(bench: Bench) -> list[Row]:
             await ours.initialize()
             await wait_started(ours)
             for page, n in pages:
-                measured.append(await _measure(fake, ours, replayer, ids.nbid, page, n))
+                measured.append(await _measure(fake, ours, replayer, ids.nbid, page, n, warmup))
         cached: list[list[float]] = []
         async with spawn(OURS, server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0")) as ours:
             await ours.initialize()
             for page, n in pages:
-                cached.append(await _cached(ours, ids.nbid, page, n))
+                cached.append(await _cached(ours, ids.nbid, page, n, warmup))
         async with spawn(MINIMAL, clean_env()) as peer:
             await peer.initialize()
             trivial: list[float] = []
-            for i in range(WARMUP + iterations):
+            for i in range(warmup + iterations):
                 started = time.perf_counter()
                 await peer.call_tool("echo", {"text": "x"})
-                if i >= WARMUP:
+                if i >= warmup:
                     trivial.append(time.perf_counter() - started)
         nursery.cancel_scope.cancel()
     for (page, _), samples, hits in zip(pages, measured, cached, strict=True):
