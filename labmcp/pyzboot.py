@@ -81,7 +81,7 @@ def current_interpreter() -> Interpreter:
 def _glibc(libc: str) -> tuple[int, int] | None:
     name, _, version = libc.partition(" ")
     parts = version.split(".")
-    if name != "glibc" or len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if name != "glibc" or len(parts) < 2 or not all(p.isascii() and p.isdigit() for p in parts[:2]):
         return None
     return int(parts[0]), int(parts[1])
 

@@ -109,7 +109,7 @@ def corrected_expires(local_ms: int, offset_ms: int) -> int:
 ERROR_BODY_BYTES: Final = 64 * 1024
 """How much of an error body is read: the code and description sit near its start (§5.1)."""
 
-_CODE_RE = re.compile(rb"<error-code[^>]*>\s*(\d{1,6})\s*</error-code>")
+_CODE_RE = re.compile(rb"<error-code[^>]*>\s*([0-9]{1,6})\s*</error-code>")
 _DESC_RE = re.compile(rb"<error-description[^>]*>(.*?)</error-description>", re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
 _UNSAFE_CHARS = re.compile(r"[^\w\s.,;:()'\-/]", re.UNICODE)
@@ -154,7 +154,7 @@ _VALUE = r"""[^\s&"'<>,;)]+(?:\s(?=[A-Za-z0-9/=+]*[0-9/=])[A-Za-z0-9/=+]+)*"""
 _NAMED_VALUE = re.compile(rf"""(?i)(?<![\w-])({_CREDENTIAL_NAMES})(["']?\s*[=:]\s*["']?)(?:bearer\s+)?{_VALUE}""")
 _QUERY_VALUE = re.compile(rf"""([?&][\w.\-\[\]]{{1,64}}=){_VALUE}""")
 _LONG_TOKEN = re.compile(
-    r"(?=[A-Za-z0-9+/_\-]{24})(?=[A-Za-z_\-+/]*\d)(?=[\d_\-+/]*[A-Za-z])[A-Za-z0-9+/_\-]{24,}={0,2}"
+    r"(?=[A-Za-z0-9+/_\-]{24})(?=[A-Za-z_\-+/]*[0-9])(?=[0-9_\-+/]*[A-Za-z])[A-Za-z0-9+/_\-]{24,}={0,2}"
 )
 """A credential by shape: a long run of letters and digits (base64, hex) that words and ids are not."""
 _DECODE_ROUNDS = 3

@@ -20,7 +20,7 @@ NEWLINE_MARK = " ⏎ "
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _ESCAPE = re.compile(r"[\\`*_~<\[\]|(!]|&(?=#?\w+;)")
 _LINE_START = re.compile(r"#{1,6}(?=\s|$)|>|[-+](?=\s|$)|[-=]+\s*$")
-_ORDINAL = re.compile(r"(\d{1,9})([.)])(?=\s|$)")
+_ORDINAL = re.compile(r"([0-9]{1,9})([.)])(?=\s|$)")
 _LINE_STARTERS = frozenset("#>-+=0123456789")
 _SPACES = re.compile(r"[ \t\n\f\r]+")
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")

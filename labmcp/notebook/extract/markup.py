@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Final
 
 _INLINE: Final = re.compile(r"[\\`*<>\[\]|~]|_(?!(?<=[^\W_]_)[^\W_])|&(?=#?\w+;)")
-_LINE_START: Final = re.compile(r"\s{0,3}(?:#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|=+\s*$|-+\s*$|\d{1,9}[.)](?=\s|$))")
+_LINE_START: Final = re.compile(r"\s{0,3}(?:#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|=+\s*$|-+\s*$|[0-9]{1,9}[.)](?=\s|$))")
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SPACES: Final = re.compile(r"\s+")
 
