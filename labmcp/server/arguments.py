@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from labmcp.errors import InvalidArgumentError
 
@@ -34,13 +34,20 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
-class ToolSpec:
-    """A tool: name, title, description for the model, parameters and output schema."""
+class Takes:
+    """What takes arguments (a tool, or a prompt in ``labmcp.server.prompts``): name, title, the
+    description its reader sees, and its parameters."""
 
     name: str
     title: str
     description: str
     params: tuple[Param, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec(Takes):
+    """A tool: a ``Takes`` with the output schema of its structured content."""
+
     output: Mapping[str, Any]
 
     def input_schema(self, limits: ToolLimits) -> dict[str, Any]:
@@ -81,16 +88,6 @@ class ToolLimits:
             value: int = getattr(self, param.maximum)
             return value
         return param.maximum
-
-
-class Takes(Protocol):
-    """What takes arguments: a tool (``ToolSpec``) or a prompt (``labmcp.server.prompts.PromptSpec``)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def params(self) -> tuple[Param, ...]: ...
 
 
 def check_arguments(

@@ -18,17 +18,12 @@ import mcp_types as types
 from labmcp.errors import InvalidArgumentError
 from labmcp.notebook.escape import escape_text
 from labmcp.notebook.service import NotebookService
-from labmcp.server.arguments import Param, check_arguments
+from labmcp.server.arguments import Param, Takes, check_arguments
 
 
 @dataclass(frozen=True, slots=True)
-class PromptSpec:
-    """A prompt: name, title, description for the menu, and its (string) arguments."""
-
-    name: str
-    title: str
-    description: str
-    params: tuple[Param, ...]
+class PromptSpec(Takes):
+    """A prompt: a ``Takes`` whose arguments are all strings, shown in the client's menu."""
 
     def prompt(self) -> types.Prompt:
         arguments = [
