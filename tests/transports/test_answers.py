@@ -94,6 +94,29 @@ async def test_initialize_and_plain_requests_are_answered_with_one_json_object()
             assert answer.json()["id"] == request_id and "result" in answer.json()
 
 
+async def test_a_json_answer_leaves_in_one_write_head_and_body_together() -> None:
+    """One write per JSON answer (``labmcp.transports.hyper``): the first read on a loopback socket
+    holds the whole answer, head and body (sent as two writes, it usually holds the head alone)."""
+    async with served() as srv, httpx.AsyncClient(timeout=srv.patience) as http:
+        alice = await srv.open_session(http)
+        head = "".join(f"{k}: {v}\r\n" for k, v in alice.items())
+        for request_id in range(1, 6):
+            body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "tools/list"}).encode()
+            request = f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+            stream = await trio.open_tcp_stream("127.0.0.1", srv.port)
+            async with stream:
+                await stream.send_all(request.encode() + body)
+                with trio.fail_after(srv.patience):
+                    first = await stream.receive_some(1 << 20)
+            answer_head, _, answer_body = first.partition(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in answer_head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            assert len(answer_body) == length and json.loads(answer_body)["id"] == request_id
+
+
 async def test_a_progress_request_streams_while_plain_requests_of_its_session_get_json() -> None:
     """The choice is per request, not per session: plain requests answered while an SSE one is open."""
     asked, release = trio.Event(), trio.Event()
