@@ -71,7 +71,7 @@ class Plan:
             iterations=100,
             pacing_calls=5,
             http_clients=(10, 32),
-            http_seconds=5.0,
+            http_seconds=3.0,
             pyz=True,
             scale=1.0,
         )

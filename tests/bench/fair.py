@@ -42,6 +42,17 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (fields 14, 15 of stat)
 
 
+def run_queue_seconds(pid: int) -> float:
+    """Seconds the process's main thread has spent runnable but waiting for a CPU (/proc schedstat).
+
+    On a shared machine this is what separates "the server was idle" from "the server was starved":
+    CPU time plus run-queue time equal to the wall time means it never waited for anything else."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0  # kernels without schedstats: the row then reads 0
+
+
 def children_cpu_seconds() -> float:
     """CPU seconds of this process's waited-for children (e.g. a finished ``wrk``)."""
     times = os.times()

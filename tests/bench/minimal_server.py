@@ -3,7 +3,7 @@
 Run as a script: ``minimal_server.py stdio`` (SDK stdio transport under trio), ``minimal_server.py
 hypercorn PORT`` (streamable HTTP on hypercorn's trio worker; ``hypercorn-json PORT``: the same with
 JSON instead of SSE responses) or ``minimal_server.py uvicorn PORT`` (streamable HTTP on uvicorn,
-asyncio: the SDK's default stack).
+asyncio: the SDK's default stack; ``uvicorn-json PORT``: with JSON responses).
 """
 
 from __future__ import annotations
@@ -65,10 +65,12 @@ def main(argv: list[str]) -> None:
         config.bind = [f"127.0.0.1:{argv[1]}"]
         config.accesslog = None
         trio.run(serve, _http_app(json_response=mode == "hypercorn-json"), config)
-    elif mode == "uvicorn":
+    elif mode in ("uvicorn", "uvicorn-json"):
         import uvicorn  # noqa: PLC0415
 
-        uvicorn.run(_http_app(), host="127.0.0.1", port=int(argv[1]), log_level="warning")
+        uvicorn.run(
+            _http_app(json_response=mode == "uvicorn-json"), host="127.0.0.1", port=int(argv[1]), log_level="warning"
+        )
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 
