@@ -112,7 +112,7 @@ class Caller:
         """Perform a call and parse its XML; a search miss (404) yields an empty ``<search-tools>``.
 
         The body arrives whole or not at all (over ``LABARCHIVES_MAX_RESPONSE_BYTES`` on the wire
-        or after any decoding step is an error); it is decoded in its declared charset and parsed
+        or after any decoding step is an error); it is decoded in its declared charset as it is parsed,
         with DTDs refused and the element count bounded (``decode.parse_xml``).
         """
         reply = await self._call(call, self._settings.max_response_bytes, resync=resync, extra_secrets=extra_secrets)
@@ -123,9 +123,7 @@ class Caller:
             raise UpstreamError(
                 f"LabArchives {call.method} answered with content type {ctype!r} instead of XML", method=call.method
             )
-        text = wire.decode_xml_text(reply.body, reply.content_type, call.method)
-        del reply
-        return decode.parse_xml(text, call.method)
+        return decode.parse_xml(reply.body, call.method, reply.content_type)
 
     async def download(self, call: protocol.Call, max_bytes: int) -> Download:
         """A file's bytes (at most ``max_bytes``, the rest cut and marked ``truncated``) with its declared

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Final
 
 import trio
 
@@ -39,6 +40,9 @@ from labmcp.observe import UpstreamObserver
 from labmcp.secret import Secret
 
 log = logging.getLogger("labmcp.upstream")
+
+SEARCH_MEMO: Final = "search"
+"""The kind of memo key (``remember``) under which search answers are kept; a change drops them all."""
 
 
 class LabArchivesClient:
@@ -260,15 +264,19 @@ class LabArchivesClient:
         return self.cache.get(("memo", *key))
 
     def forget_notebooks(self) -> None:
-        self.cache.forget(lambda key: key == ("user",))
+        """Drop the notebook list and every kept search answer (they may span notebooks)."""
+        self.cache.forget(lambda key: key == ("user",) or (isinstance(key, tuple) and key[:2] == ("memo", SEARCH_MEMO)))
 
     def forget_page(self, nbid: str, page_id: str) -> int:
         """Drop a changed page's cached entries and whatever was derived from them (memo keys that
-        name the page right after their kind, e.g. a rendered page), so the next read is fresh."""
+        name the page right after their kind, e.g. a rendered page), and every kept search answer
+        (memo kind ``search``: any of them may show the page), so the next read is fresh."""
 
         def stale(key: Hashable) -> bool:
             if not isinstance(key, tuple):
                 return False
+            if key[:2] == ("memo", SEARCH_MEMO):
+                return True
             return key[:3] == ("page", nbid, page_id) or (key[:1] == ("memo",) and key[2:4] == (nbid, page_id))
 
         return self.cache.forget(stale)

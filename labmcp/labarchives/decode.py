@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Final
 from xml.parsers import expat
@@ -37,38 +38,55 @@ _DTD: Final = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 MAX_ELEMENTS: Final = 100_000
 """Elements one response may hold: about 13 MB of tree at most, and far beyond any real page or level."""
 _FEED: Final = 64 * 1024
+_DTD_OVERLAP: Final = 64
+"""Characters of the previous piece searched again with the next, so a declaration split between
+two pieces is still found (``<!DOCTYPE`` must be written whole to be one)."""
 _TEXT_BUFFER: Final = 256 * 1024
-"""Characters fed to expat at a time with buffered text, and the bytes of text it gathers before
-handing them over (it also hands them over after each piece)."""
+"""The text expat gathers before handing it over (it also hands it over after each piece fed)."""
 MAX_NAME_CHARS: Final = 1_000
 """Longest name kept (LabArchives' own names are far shorter; an absurd one would flood listings)."""
 
 
-def parse_xml(body: str | bytes, method: str) -> ET.Element:
+ESCAPED_TEXT_METHODS: Final = frozenset(
+    {
+        "get_entries_for_page",
+        "entry_info",
+        "entry_search",
+        "modified_since",
+        "attachment_search",
+        "most_recently_modified_attachment_by_extension",
+    }
+)
+"""Methods whose answers carry entries, whose text is escaped HTML: parsed by expat with buffered text."""
+
+
+def parse_xml(body: str | bytes, method: str, content_type: str = "") -> ET.Element:
     """Parse a response, refusing DTDs and entities and bounding the element count.
 
-    ``body`` is the decoded text (``wire.decode_xml_text``); bytes are decoded here the same way.
-    The DTD check runs on the text, so a declaration in UTF-16 or UTF-32 is refused like one in
-    UTF-8. The element count is checked as elements open, so an absurd count is stopped as it grows,
-    not after. Garbage becomes a clear UpstreamError.
+    ``body`` is the raw reply, decoded here incrementally in the charset XML 1.0 Appendix F picks
+    (``wire.xml_text_pieces``; ``content_type`` supplies the HTTP ``charset``), or text already
+    decoded. Nothing holds the whole body as text: each piece is checked for a DTD or entity
+    declaration (with an overlap, so one split across pieces is seen; in UTF-16 or UTF-32 as in
+    UTF-8) and fed on. The element count is checked as elements open, so an absurd count is stopped
+    as it grows, not after. Garbage becomes a clear UpstreamError.
 
     Two parsers build the same tree (namespaced names as ``{uri}local``, comments and processing
     instructions dropped). ``ElementTree``'s own is fastest on listings, which are all elements;
     but it hands over a text node in one piece per character reference, some 180,000 pieces for a
-    page with 200 KB of HTML, and joining them took longer than parsing. So text that holds more
-    character references than tags (escaped HTML: entries) goes through expat with buffered text.
+    page with 200 KB of HTML (22 MB of small strings for a 2 MB entry before they were joined). So
+    the answers that carry entries (``ESCAPED_TEXT_METHODS``) go through expat with buffered text,
+    which also refuses a DOCTYPE or entity declaration in its own handlers.
     """
-    text = wire.decode_xml_text(body, "", method) if isinstance(body, bytes) else body
-    if _DTD.search(text):
-        raise UpstreamError(
-            f"LabArchives {method} returned XML with a DTD or entity declaration; refused", method=method
-        )
+    pieces = wire.xml_text_pieces(body, content_type, method) if isinstance(body, bytes) else _slices(body)
+    guarded = _without_declarations(pieces, method)
     try:
-        root = _buffered_tree(text) if text.count("&") > text.count("<") else _element_tree(text)
+        root = _buffered_tree(guarded) if method in ESCAPED_TEXT_METHODS else _element_tree(guarded)
     except _TooMany:
         raise UpstreamError(
             f"LabArchives {method} returned XML with more than {MAX_ELEMENTS} elements; refused", method=method
         ) from None
+    except _Declaration:
+        raise _declaration_error(method) from None
     except (ET.ParseError, expat.ExpatError) as exc:
         raise UpstreamError(f"LabArchives {method} returned malformed XML ({exc})", method=method) from None
     if root is None:
@@ -80,13 +98,36 @@ class _TooMany(Exception):
     """Parsing stopped at ``MAX_ELEMENTS``."""
 
 
-def _element_tree(text: str) -> ET.Element | None:
+class _Declaration(Exception):
+    """Parsing stopped at a DOCTYPE or entity declaration."""
+
+
+def _declaration_error(method: str) -> UpstreamError:
+    return UpstreamError(f"LabArchives {method} returned XML with a DTD or entity declaration; refused", method=method)
+
+
+def _slices(text: str) -> Iterator[str]:
+    for offset in range(0, len(text), _FEED):
+        yield text[offset : offset + _FEED]
+
+
+def _without_declarations(pieces: Iterable[str], method: str) -> Iterator[str]:
+    """``pieces`` unchanged, or a refusal as soon as one (with the end of the one before) declares."""
+    tail = ""
+    for piece in pieces:
+        if _DTD.search(tail + piece[:_DTD_OVERLAP]) or _DTD.search(piece):
+            raise _declaration_error(method)
+        tail = piece[-_DTD_OVERLAP:]
+        yield piece
+
+
+def _element_tree(pieces: Iterable[str]) -> ET.Element | None:
     """``ElementTree``'s parser, fed in pieces so the element count is checked as it grows."""
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
     root: ET.Element | None = None
     count = 0
-    for offset in range(0, len(text), _FEED):
-        parser.feed(text[offset : offset + _FEED])
+    for piece in pieces:
+        parser.feed(piece)
         for event in parser.read_events():
             element = event[-1]
             if root is None and isinstance(element, ET.Element):
@@ -98,9 +139,9 @@ def _element_tree(text: str) -> ET.Element | None:
     return root
 
 
-def _buffered_tree(text: str) -> ET.Element | None:
+def _buffered_tree(pieces: Iterable[str]) -> ET.Element | None:
     """Expat with buffered text into an ``ElementTree`` builder: a text node arrives in one piece per
-    ``_TEXT_BUFFER`` characters fed (pieces bound the UTF-8 copy expat makes of the text)."""
+    piece fed (at most ``_TEXT_BUFFER`` characters), not one per character reference."""
     builder = ET.TreeBuilder()
     count = 0
 
@@ -111,14 +152,20 @@ def _buffered_tree(text: str) -> ET.Element | None:
             raise _TooMany
         builder.start(_name(tag), {_name(k): v for k, v in attrs.items()} if attrs else attrs)
 
+    def declaration(*_: object) -> None:
+        raise _Declaration
+
     parser = expat.ParserCreate(namespace_separator="}")
     parser.buffer_text = True
     parser.buffer_size = _TEXT_BUFFER
     parser.StartElementHandler = start
     parser.EndElementHandler = lambda tag: builder.end(_name(tag))
     parser.CharacterDataHandler = builder.data
-    for offset in range(0, len(text), _TEXT_BUFFER):
-        parser.Parse(text[offset : offset + _TEXT_BUFFER], False)
+    parser.StartDoctypeDeclHandler = declaration
+    parser.EntityDeclHandler = declaration
+    parser.UnparsedEntityDeclHandler = declaration
+    for piece in pieces:
+        parser.Parse(piece, False)
     parser.Parse("", True)
     return builder.close()
 

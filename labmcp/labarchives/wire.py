@@ -184,11 +184,18 @@ def xml_charset(body: bytes, content_type: str = "") -> tuple[str, int]:
     return (http.group(1).lower() if http else "utf-8"), 0
 
 
-def decode_xml_text(body: bytes, content_type: str, method: str) -> str:
-    """The body as text in its declared encoding, without its XML declaration (it names the old one).
+DECLARATION_WINDOW: Final = 1024
+"""Characters held back at the start, so an XML declaration split across chunks is still removed."""
 
-    An unknown or wrong encoding is a clear UpstreamError; the text never has more characters than
-    the body had bytes, so the byte cap bounds it too.
+
+def xml_text_pieces(body: bytes, content_type: str, method: str) -> Iterator[str]:
+    """The body as text in its declared encoding, ``CHUNK`` bytes at a time, without its XML
+    declaration (it names the old encoding).
+
+    Decoding is incremental, so a large page never exists twice as text (a 3 MB body became 6 MB of
+    UCS-2 text and a 19 MB peak when decoded whole). An unknown or non-text encoding, bytes invalid
+    in it, or text longer than the body (a codec that expands) is a clear UpstreamError, raised as
+    the pieces are drawn; the text never has more characters than the body had bytes.
     """
     name, skip = xml_charset(body, content_type)
     try:
@@ -198,14 +205,34 @@ def decode_xml_text(body: bytes, content_type: str, method: str) -> str:
     # Only text encodings: Python also "decodes" zlib, bz2 and base64, which would be a bomb by charset.
     if codec is None or not getattr(codec, "_is_text_encoding", True):
         raise UpstreamError(f"LabArchives {method} returned malformed XML (unknown encoding {name!r})", method=method)
+    head, total, started = "", 0, False
+    for piece in _decoded(codec, memoryview(body)[skip:], method):
+        total += len(piece)
+        if total > len(body):
+            raise UpstreamError(
+                f"LabArchives {method} returned XML that its encoding {codec.name!r} expands; refused", method=method
+            )
+        if started:
+            yield piece
+            continue
+        head += piece
+        if len(head) >= DECLARATION_WINDOW:
+            started = True
+            yield _DECLARATION.sub("", head, count=1)
+    if not started:
+        yield _DECLARATION.sub("", head, count=1)
+
+
+def _decoded(codec: codecs.CodecInfo, view: memoryview, method: str) -> Iterator[str]:
+    """``view`` decoded ``CHUNK`` bytes at a time; bytes invalid in the codec are an UpstreamError."""
+    decoder = codec.incrementaldecoder("strict")
     try:
-        text = codec.decode(memoryview(body)[skip:], "strict")[0]
+        for offset in range(0, len(view) + 1, CHUNK):
+            piece = decoder.decode(view[offset : offset + CHUNK], final=offset + CHUNK > len(view))
+            if not isinstance(piece, str):  # a codec that claims to be text but is not
+                raise TypeError(type(piece).__name__)  # noqa: TRY301  # one message for every kind of bad text
+            yield piece
     except (UnicodeDecodeError, ValueError, TypeError):
         raise UpstreamError(
             f"LabArchives {method} returned malformed XML (not valid {codec.name})", method=method
         ) from None
-    if not isinstance(text, str) or len(text) > len(body):
-        raise UpstreamError(
-            f"LabArchives {method} returned XML that its encoding {codec.name!r} expands; refused", method=method
-        )
-    return _DECLARATION.sub("", text, count=1)

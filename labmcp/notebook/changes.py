@@ -10,7 +10,7 @@ proving unplaced pages costs (bounded like search, by LABARCHIVES_MAX_CALLS_PER_
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -68,8 +68,16 @@ def parse_since(text: str, now: datetime) -> datetime:
 
 @dataclass(slots=True)
 class _PageChanges:
+    """A changed page: its entries without their content (``entry_data`` None; an answer may list
+    hundreds of large entries) and each one's snippet, taken while the content was at hand."""
+
     located: Located
     entries: list[Entry]
+    snippets: dict[str, str]
+
+    def add(self, entry: Entry) -> None:
+        self.snippets[entry.eid] = snippet(entry, "")[:SNIPPET_CHARS]
+        self.entries.append(replace(entry, entry_data=None))
 
 
 class ChangeFeed:
@@ -97,7 +105,7 @@ class ChangeFeed:
                     if hit is None:
                         continue
                     key = (hit.located.notebook.id, hit.located.node.tree_id)
-                    pages.setdefault(key, _PageChanges(hit.located, [])).entries.append(hit.entry)
+                    pages.setdefault(key, _PageChanges(hit.located, [], {})).add(hit.entry)
         except RequestBudgetError:
             complete = False  # the request's call limit: answer with what is proven
         ordered = sorted(pages.values(), key=lambda p: max(_stamp(e) for e in p.entries), reverse=True)
@@ -131,7 +139,7 @@ class ChangeFeed:
                     "updated_at": iso(e.updated_at),
                     "author": e.last_modified_by,
                     "what": e.last_modified_verb,
-                    "snippet": snippet(e, "")[:SNIPPET_CHARS],
+                    "snippet": page.snippets[e.eid],
                 }
                 for e in page.entries
             ],

@@ -18,7 +18,8 @@ a search is opaque and authenticated, so it does not reveal how many withheld ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, replace
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +30,7 @@ from labmcp.errors import (
     PermissionDeniedError,
     RequestBudgetError,
 )
+from labmcp.labarchives.client import SEARCH_MEMO
 from labmcp.labarchives.models import ROOT_TREE_ID, Entry, NotebookRef, TreeNode
 from labmcp.notebook import uris
 from labmcp.notebook.answers import Rendered, check_index, iso
@@ -62,6 +64,13 @@ class Hit:
     entry: Entry
     target: int
     offset: int
+    snippet: str = ""
+
+    def summarised(self, query: str) -> Hit:
+        """This hit with its snippet for ``query`` and its entry without content: a page of hits then
+        holds a few hundred characters each, not entries of megabytes (they stay in the cache,
+        within its byte budget, or go)."""
+        return replace(self, entry=replace(self.entry, entry_data=None), snippet=snippet(self.entry, query))
 
 
 def page_fields(located: Located, links: Links) -> dict[str, Any]:
@@ -78,10 +87,23 @@ def page_fields(located: Located, links: Links) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Scanned:
+    """What one scan proved: the hits, the upstream position after them, whether every match was
+    looked at, and the upstream totals read."""
+
+    hits: tuple[Hit, ...]
+    target: int
+    offset: int
+    complete: bool
+    totals: tuple[int, ...]
+
+
 class Searcher:
     """``search``: scan upstream results, prove each hit's placement, fill a page, render it in budget."""
 
     def __init__(self, source: Source, scope: Scope, links: Links, budget: int, codec: CursorCodec | None = None):
+        self._memo = secrets.token_hex(8)  # this searcher's (this scope's) kept scans in the shared cache
         self._source = source
         self._scope = scope
         self._links = links
@@ -117,22 +139,34 @@ class Searcher:
             skip = 0
         else:
             target, offset, skip = 0, 0, page * limit
-        hits, target, offset, complete, totals = await self._scan(query, targets, target, offset, skip, limit)
-        return self._answer(query, nbid, page, limit, binding, hits, (target, offset), complete, totals)
+        # The same question again within the cache's life costs no call, however large the entries
+        # behind its hits: what a scan proved is kept (hits carry snippets, not entries), unless the
+        # request's call limit cut it short. A changed page drops every kept search (forget_page).
+        key = (SEARCH_MEMO, self._memo, binding, page, cursor or "")
+        scanned = self._source.recall(key)
+        if not isinstance(scanned, _Scanned):
+            scanned, cut = await self._scan(query, targets, target, offset, skip, limit)
+            if not cut:
+                self._source.remember(key, scanned)
+        position = (scanned.target, scanned.offset)
+        return self._answer(
+            query, nbid, page, limit, binding, list(scanned.hits), position, scanned.complete, list(scanned.totals)
+        )
 
     async def _scan(
         self, query: str, targets: list[str | None], target: int, offset: int, skip: int, limit: int
-    ) -> tuple[list[Hit], int, int, bool, list[int]]:
+    ) -> tuple[_Scanned, bool]:
         """Read upstream matches from a position until ``limit`` proven hits, the end, or the call bound.
 
         Returns the hits, the position after the last match looked at, whether every upstream match
-        has now been looked at, and the upstream totals of the targets read.
+        has now been looked at, and the upstream totals of the targets read; and whether the
+        request's call limit stopped it.
         """
         hits: list[Hit] = []
         placed: dict[str, list[Located]] = {}
         seen: set[str] = set()
         totals: list[int] = []
-        calls = 0
+        calls, cut = 0, False
         try:
             while target < len(targets) and len(hits) < limit and calls < MAX_SCAN_CALLS:
                 results = await self._source.entry_search(
@@ -148,7 +182,7 @@ class Searcher:
                         if hit is not None and skip:
                             skip -= 1
                         elif hit is not None:
-                            hits.append(hit)
+                            hits.append(hit.summarised(query))
                     offset += 1
                     if len(hits) == limit:
                         break
@@ -158,8 +192,8 @@ class Searcher:
         except RequestBudgetError:
             # The request's call limit (LABARCHIVES_MAX_CALLS_PER_REQUEST) is reached: answer with what
             # is proven; the cursor resumes at the match being proven, and what was read stays cached.
-            pass
-        return hits, target, offset, target >= len(targets), totals
+            cut = True
+        return _Scanned(tuple(hits), target, offset, target >= len(targets), tuple(totals)), cut
 
     async def place(self, entry: Entry, target: str | None, placed: dict[str, list[Located]]) -> Hit | None:
         """Prove one entry of another feed (recent changes, attachment search) by identity, exactly as a search hit.
@@ -271,13 +305,13 @@ class Searcher:
 
     # --- the answer ---------------------------------------------------------------------------------
 
-    def _hit_data(self, hit: Hit, query: str) -> dict[str, Any]:
+    def _hit_data(self, hit: Hit) -> dict[str, Any]:
         nb, node = hit.located.notebook, hit.located.node
         return {
             **page_fields(hit.located, self._links),
             "entry_id": hit.entry.eid,
             "part_type": hit.entry.part_type,
-            "snippet": snippet(hit.entry, query),
+            "snippet": hit.snippet,
             "updated_at": iso(hit.entry.updated_at),
             "uri": uris.page_uri(nb.id, node.tree_id),
         }
@@ -294,7 +328,7 @@ class Searcher:
         complete: bool,
         totals: list[int],
     ) -> Rendered:
-        data = [self._hit_data(hit, query) for hit in hits]
+        data = [self._hit_data(hit) for hit in hits]
         cap, with_links = SEARCH_SNIPPET_CHARS, True
         while True:
             next_cursor = None if complete else self._codec.encode(binding, *position)

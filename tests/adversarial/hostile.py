@@ -26,9 +26,10 @@ from mcp.shared.exceptions import MCPError
 from labmcp.fake import FakeLabArchives, demo
 from labmcp.fake.demo_files import pdf, png
 from labmcp.fake.faults import bomb
-from labmcp.labarchives.models import PART_PLAIN_TEXT
+from labmcp.labarchives.models import PART_PLAIN_TEXT, PART_TEXT
 from labmcp.notebook import uris
 from tests.adversarial.support import leaked_secrets
+from tests.bench.figures_render import entry_html
 from tests.e2e.helpers import stdio_client, structured, text_of
 
 MIB = 1024 * 1024
@@ -36,6 +37,9 @@ LIMIT_MIB = 128.0
 """The k8s pod's memory limit; every case's peak must stay under it."""
 FOLDERS = 600
 CACHE_PAGES = 12
+RICH_PAGES = 6
+RICH_CHARS = 2_000_000
+RARE_WORD = "xyloquartz"
 BOMB = 256 * MIB
 
 UTF16_BILLION_LAUGHS = (
@@ -94,6 +98,13 @@ def add_hostile_lab(fake: FakeLabArchives) -> Lab:
     shared = line * (3 * MIB // len(line))  # one string object for every cache page
     for n in range(CACHE_PAGES):
         text_page(f"Cache page {n}", shared)
+    rich = entry_html(RICH_CHARS)  # the demo's rich text, tables and all, repeated to 2 MB of HTML
+    middle = rich.rfind("</p>", 0, len(rich) // 2) + len("</p>")
+    rich = rich[:middle] + f"<p>Rare marker {RARE_WORD} reading.</p>" + rich[middle:]
+    for n in range(RICH_PAGES):
+        page = store.add_page(nb, f"Rich page {n}")
+        store.add_entry(page.tree_id, PART_TEXT, rich, owner=demo.UID, at=at)
+        pages[page.display_text] = page.tree_id
     files_page = store.add_page(nb, "Files").tree_id
     pages["Files"] = files_page
     attachments = {
@@ -221,6 +232,25 @@ async def big_xml(ctx: Ctx) -> str:
 
 async def xml_over_cap(ctx: Ctx) -> str:
     return await _error(ctx, "read_page", ctx.page_args("Over the cap"), "get_entries_for_page", "4194304")
+
+
+async def search_rich_pages(ctx: Ctx) -> str:
+    args = {"query": RARE_WORD, "limit": 10}
+    first = structured(await ctx.client.call_tool("search", args))
+    assert len(first["results"]) == RICH_PAGES, first["results"]
+    assert all(RARE_WORD in hit["snippet"] for hit in first["results"])
+    mark = len(ctx.fake.log)
+    again = structured(await ctx.client.call_tool("search", args))
+    assert again["results"] == first["results"]
+    repeat_calls = len(ctx.fake.log) - mark
+    assert repeat_calls == 0, f"the repeated search made {repeat_calls} LabArchives calls"
+    return f"{RICH_PAGES} hits in 2 MB rich-text entries; the repeat made no call"
+
+
+async def read_rich_page(ctx: Ctx) -> str:
+    data = structured(await ctx.client.call_tool("read_page", ctx.page_args("Rich page 0")))
+    assert data["total_chars"] > RICH_CHARS // 2, data["total_chars"]
+    return f"first window of {data['total_chars']:,} characters of Markdown"
 
 
 async def full_cache(ctx: Ctx) -> str:
@@ -372,6 +402,12 @@ CASES = (
     Case("3.5 MB page", "first window", big_xml),
     Case("5 MB page, over the XML cap", "error naming the cap", xml_over_cap),
     Case(f"{CACHE_PAGES} pages of 3 MB, a full cache", "every page", full_cache),
+    Case("read_page of a 2 MB rich-text entry", "first window", read_rich_page),
+    Case(
+        f"search: {RICH_PAGES} hits in 2 MB rich-text entries, twice",
+        "snippets; the repeat calls nothing",
+        search_rich_pages,
+    ),
     Case("4 windows of a 3.9 MiB CSV", "one download", big_csv_windows),
     Case("resources/read of a 3.9 MiB file", "the whole file", big_resource),
     Case("get_attachment of a 3.9 MB, 350-page PDF", "extracted text", big_pdf),

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -195,12 +196,14 @@ class Served:
 
 @asynccontextmanager
 async def http_server(command: Sequence[str], env: Mapping[str, str], port: int) -> AsyncIterator[Served]:
-    """Start an HTTP server process and wait until its port accepts connections."""
+    """Start an HTTP server process and wait until its port accepts connections; a server that exits
+    first is an error that quotes the end of its standard error."""
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115  # closed below, after the process
     process = await trio.lowlevel.open_process(
         list(command),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         env=dict(env),
         cwd=ROOT,
     )
@@ -208,7 +211,9 @@ async def http_server(command: Sequence[str], env: Mapping[str, str], port: int)
         with trio.fail_after(30):
             while True:
                 if process.poll() is not None:
-                    raise RuntimeError(f"{command} exited with {process.returncode}")
+                    stderr.seek(0)
+                    tail = stderr.read()[-2000:].decode(errors="replace")
+                    raise RuntimeError(f"{command} exited with {process.returncode}: {tail}")
                 try:
                     stream = await trio.open_tcp_stream("127.0.0.1", port)
                 except OSError:
@@ -225,6 +230,7 @@ async def http_server(command: Sequence[str], env: Mapping[str, str], port: int)
             if process.poll() is None:
                 process.kill()
                 await process.wait()
+            stderr.close()
 
 
 SERVERS = ("uvicorn", "uvicorn-json", "hypercorn", "hypercorn-json", "ours")
