@@ -24,7 +24,7 @@ import trio
 
 from labmcp.fake import FakeLabArchives, demo
 from labmcp.fake.serve import LoggedRequest
-from labmcp.labarchives import decode, protocol, wire
+from labmcp.labarchives import decode, protocol
 from labmcp.labarchives.models import PART_TEXT, Entry
 from labmcp.notebook.render import render_page
 from tests.bench.context import ORDER_OVERHEAD, Bench, Section
@@ -91,10 +91,10 @@ async def _answers(fake: FakeLabArchives, calls: Sequence[LoggedRequest]) -> lis
 
 
 def _decoder(answers: Sequence[tuple[str, bytes]]) -> Callable[[], object]:
-    """Our XML decoding of those answers, as the client does it (charset, then parse)."""
+    """Our XML decoding of those answers, as the client does it (charset and parse, one pass)."""
 
     def decode_all() -> object:
-        return [decode.parse_xml(wire.decode_xml_text(body, "", method), method) for method, body in answers]
+        return [decode.parse_xml(body, method) for method, body in answers]
 
     return decode_all
 
