@@ -35,8 +35,13 @@ from labmcp.labarchives.models import (
     SearchResults,
     TreeNode,
 )
+from labmcp.notebook.guide import search_queries
 from labmcp.notebook.placement import MAX_CHAIN, Placed, PlacementIndex
 
+MAX_NAMED: Final = 8
+"""Pages one ``tree-path`` may name (names repeat, and may contain ``/``); beyond that, none count."""
+GUIDE_HITS: Final = 50
+"""Search hits read per query when placing a page by its entries' ``tree-path`` (one call)."""
 MAX_WALK_LEVELS: Final = 5_000
 """Folder listings one downward search may read: a guard against cyclic or absurd trees."""
 
@@ -192,8 +197,10 @@ class Scope:
 
         ``kind`` is ``page`` or ``folder`` and must match the node's type. Costs, cold: one
         ``get_node`` per link from the node up to the scope folder (or the notebook's top level)
-        that the placement index does not hold yet, where LabArchives names parents; where it does
-        not (§6.3 leaves that open), one ``get_node`` to learn the id exists and then a downward
+        that the placement index does not hold yet, where LabArchives names parents. Where it does
+        not (§6.3 leaves that open): one ``get_node`` to learn the id exists; for a page, its entries
+        (which a read needs anyway), one or two ``entry_search`` calls whose hit's ``tree-path``
+        names the folders to list (``_guided``: about 3 + depth); else, and for folders, a downward
         search from the scope root that reads only folders not yet listed. Warm: no call.
         """
         nb = self.notebook(nbid)
@@ -203,6 +210,8 @@ class Scope:
         chain = self.index.chain(nbid, tree_id, root_id)
         if chain is None:
             chain = await self._ascend(nbid, tree_id, root_id)
+        if chain is None and kind == "page":
+            chain = await self._guided(nbid, tree_id, root_id)
         if chain is None:
             chain = await self._descend(nbid, tree_id, root_id)
         located = self._inside(nb, chain, root_id) if chain else None
@@ -268,6 +277,58 @@ class Scope:
                 return chain
             current = placed.parent_id
         return []
+
+    async def _guided(self, nbid: str, tree_id: str, root_id: str) -> list[Placed] | None:
+        """Place a page by the ``tree-path`` LabArchives' search gives one of its own entries.
+
+        The queries come from the page's entries (``guide.search_queries``); a hit whose entry id is
+        one of the page's names the folders, which are listed from the scope root (``named``), and
+        only a page listed there under this very id counts. None when the page has no entry, no
+        word, or no hit leads to it: the caller then searches breadth first.
+        """
+        try:
+            page = await self._source.get_entries_for_page(nbid, tree_id, entry_data=True)
+        except (NotFoundError, ResourceMissingError, PermissionDeniedError, InvalidRequestError):
+            return None
+        eids = {entry.eid for entry in page.entries}
+        for query in search_queries(page.entries):
+            try:
+                results = await self._source.entry_search(query, nbid=nbid, page_size=GUIDE_HITS, entry_data=False)
+            except (NotFoundError, InvalidRequestError):
+                continue
+            for path in dict.fromkeys(e.tree_path for e in results.entries if e.eid in eids and e.tree_path):
+                for located in await self.named(nbid, path):
+                    if located.node.tree_id == tree_id:
+                        return self.index.chain(nbid, tree_id, root_id)
+        return None
+
+    async def named(self, nbid: str, tree_path: str, limit: int = MAX_NAMED) -> list[Located]:
+        """Pages inside the scope whose folder and page names spell ``tree_path`` (a hint only).
+
+        A descent from the scope root that reads only folders inside the scope, each at most once
+        while cached. A name may contain ``/``, so every split the names allow is followed, up to
+        ``limit`` pages.
+        """
+        root_id, root_folders = self.root(nbid)
+        rest = tree_path
+        if root_folders:
+            prefix = "/".join(root_folders) + "/"
+            if not tree_path.startswith(prefix):
+                return []
+            rest = tree_path[len(prefix) :]
+        found: list[Located] = []
+        frontier = [(root_id, rest, root_folders)]
+        while frontier and len(found) < limit:
+            following: list[tuple[str, str, tuple[str, ...]]] = []
+            for parent, remaining, folders in frontier:
+                for located in await self.children(nbid, parent, folders):
+                    name = located.node.display_text
+                    if located.node.is_page and remaining == name:
+                        found.append(located)
+                    elif not located.node.is_page and name and remaining.startswith(name + "/"):
+                        following.append((located.node.tree_id, remaining[len(name) + 1 :], located.path))
+            frontier = following[:limit]
+        return found[:limit]
 
     async def _descend(self, nbid: str, tree_id: str, root_id: str) -> list[Placed] | None:
         """Breadth first from the scope root until ``tree_id`` is listed; held levels cost no call.

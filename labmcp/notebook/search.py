@@ -39,7 +39,7 @@ from labmcp.notebook.escape import escape_text
 from labmcp.notebook.excerpts import SEARCH_SNIPPET_CHARS, snippet
 from labmcp.notebook.frame import new_nonce, seal
 from labmcp.notebook.links import Links
-from labmcp.notebook.scope import Located, Scope, Source
+from labmcp.notebook.scope import MAX_NAMED, Located, Scope, Source
 from labmcp.notebook.search_text import compose_results, cut, snippet_cap
 
 SCAN_PAGE: Final = 50
@@ -48,7 +48,7 @@ SCAN_PAGE: Final = 50
 MAX_SCAN_CALLS: Final = 10
 """``entry_search`` calls one answer may make: at most 500 upstream matches are checked per answer."""
 
-MAX_CANDIDATES: Final = 8
+MAX_CANDIDATES: Final = MAX_NAMED
 """Pages one ``tree-path`` may name (names repeat, and may contain ``/``); beyond that: withheld."""
 
 MAX_QUERY_CHARS: Final = 500
@@ -239,7 +239,9 @@ class Searcher:
         tried: set[str] = set()
         for round_ in range(2):
             candidates = (
-                placed.get(memo + entry.tree_path, []) if round_ == 0 else await self._candidates(nbid, entry.tree_path)
+                placed.get(memo + entry.tree_path, [])
+                if round_ == 0
+                else await self._scope.named(nbid, entry.tree_path, MAX_CANDIDATES)
             )
             for candidate in candidates[:MAX_CANDIDATES]:
                 if candidate.node.tree_id in tried:
@@ -264,34 +266,6 @@ class Searcher:
     async def _entry_on(self, located: Located, eid: str) -> Entry | None:
         page = await self._scope.entries(located.notebook.id, located.node.tree_id)
         return next((e for e in page.entries if e.eid == eid), None)
-
-    async def _candidates(self, nbid: str, tree_path: str) -> list[Located]:
-        """Pages inside the scope whose folder and page names spell ``tree_path`` (a hint only).
-
-        A descent from the scope root that reads only folders inside the scope, each at most once
-        while cached. A name may contain ``/``, so every split the names allow is followed, up to
-        ``MAX_CANDIDATES`` pages.
-        """
-        root_id, root_folders = self._scope.root(nbid)
-        rest = tree_path
-        if root_folders:
-            prefix = "/".join(root_folders) + "/"
-            if not tree_path.startswith(prefix):
-                return []
-            rest = tree_path[len(prefix) :]
-        found: list[Located] = []
-        frontier = [(root_id, rest, root_folders)]
-        while frontier and len(found) < MAX_CANDIDATES:
-            following: list[tuple[str, str, tuple[str, ...]]] = []
-            for parent, remaining, folders in frontier:
-                for located in await self._scope.children(nbid, parent, folders):
-                    name = located.node.display_text
-                    if located.node.is_page and remaining == name:
-                        found.append(located)
-                    elif not located.node.is_page and name and remaining.startswith(name + "/"):
-                        following.append((located.node.tree_id, remaining[len(name) + 1 :], located.path))
-            frontier = following[:MAX_CANDIDATES]
-        return found[:MAX_CANDIDATES]
 
     def _placed_paths(self, nbid: str) -> dict[str, list[Located]]:
         """``tree-path`` spelling -> pages the index places inside the scope (built once per answer)."""

@@ -87,7 +87,7 @@ def test_the_lab_is_big_enough(lab_template: biglab.BigLab) -> None:
 async def test_cold_read_page_costs_at_most_two_plus_depth(lab: biglab.BigLab, parents: bool) -> None:
     lab.fake.config.node_parent = parents
     deep = lab.deepest_pages()
-    pages = (deep[0], deep[len(deep) // 2], deep[-1], lab.pages[-1]) if parents else (deep[-1],)
+    pages = (deep[0], deep[len(deep) // 2], deep[-1], lab.pages[-1])
     for page in pages:
         depth = lab.depth(page)
         async with service(lab) as svc:
@@ -97,10 +97,13 @@ async def test_cold_read_page_costs_at_most_two_plus_depth(lab: biglab.BigLab, p
             if parents:
                 assert int(calls) <= 2 + depth, calls.methods
             else:
-                # No parent in get_node: one get_node (does the id exist?), a downward search that
-                # lists each folder at most once, and the page.
+                # No parent in get_node: one get_node (does the id exist?), the page's entries, one or
+                # two searches for words of them whose hit's tree-path names the folders, and a
+                # listing of the top and of each folder on that path.
                 assert calls.methods["get_node"] == 1 and calls.methods["get_entries_for_page"] == 1
-                assert calls.methods["get_tree_level"] <= len(lab.folders) + 1
+                assert calls.methods["entry_search"] <= 2
+                assert calls.methods["get_tree_level"] <= depth + 1, calls.methods
+                assert int(calls) <= 5 + depth, calls.methods
 
 
 async def test_cold_read_page_under_a_folder_scope_costs_at_most_two_plus_depth(lab: biglab.BigLab) -> None:
