@@ -280,7 +280,7 @@ async def overhead(bench: Bench) -> list[Row]:
         pages = [
             (_page(fake, "small", ids.overhead_page), iterations),
             (_page(fake, "medium", medium), iterations),
-            (_page(fake, "large", ids.largest_page), max(5, iterations // 4)),
+            (_page(fake, "large", ids.largest_page), max(5, iterations // 2)),
         ]
         uncached = server_env(fake, LABARCHIVES_REQUEST_INTERVAL="0", LABARCHIVES_CACHE_TTL="0")
         measured: list[Samples] = []
