@@ -171,7 +171,10 @@ def admit(data: bytes, max_bytes: int) -> Admitted | Refusal:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Refusal(types.PARSE_ERROR, f"Parse error: invalid UTF-8 at byte {exc.start}")
-    scan = _scan(text)
+    # Nesting cannot pass MAX_DEPTH with no more brackets than that in the whole text (brackets inside
+    # strings only over-count), so the scan runs only when it could find something: it is most of
+    # admission's cost for an ordinary request, and the parser's backstop below rescans for the id.
+    scan = _scan(text) if text.count("[") + text.count("{") > MAX_DEPTH else _Scan()
     if scan.too_deep_under is not None:
         deep = f"nested deeper than {MAX_DEPTH} levels"
         if scan.too_deep_under == "params":
@@ -198,7 +201,7 @@ def admit(data: bytes, max_bytes: int) -> Admitted | Refusal:
     except (ValueError, RecursionError):
         # A backstop: NaN/Infinity come back from the hooks as out-of-range numbers, and nesting past
         # the scan's limit never reaches the parser. The scanner's id is still the message's id.
-        return Refusal(types.PARSE_ERROR, "Parse error: not a JSON text", scan.request_id)
+        return Refusal(types.PARSE_ERROR, "Parse error: not a JSON text", _scan(text).request_id)
     if not isinstance(raw, dict):
         return Refusal(types.INVALID_REQUEST, "Invalid Request: a message must be one JSON object (no batches)")
     request_id = None if id(raw) in duplicated else _valid_id(raw.get("id"))

@@ -51,6 +51,16 @@ def test_nesting_up_to_the_limit_is_admitted() -> None:
     assert isinstance(item, Admitted)
 
 
+def test_brackets_inside_strings_count_for_nothing_but_nesting_past_the_limit_still_does() -> None:
+    """Past MAX_DEPTH brackets in all, the depth scan runs; it must tell strings from nesting."""
+    text = "[{" * MAX_DEPTH
+    item = admit(f'{{"jsonrpc":"2.0","id":7,"method":"x","params":{{"q":"{text}"}}}}'.encode(), LIMIT)
+    assert isinstance(item, Admitted) and item.message["params"]["q"] == text
+    deep = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    refusal = _refusal(f'{{"jsonrpc":"2.0","id":8,"method":"x","params":{{"a":{deep}}}}}'.encode())
+    assert refusal.code == -32602 and refusal.request_id == 8
+
+
 def test_too_long_and_not_utf8_are_parse_errors_with_id_null() -> None:
     assert _refusal(b'{"id":1}' + b" " * LIMIT) == Refusal(-32700, f"Parse error: message longer than {LIMIT} bytes")
     refusal = _refusal(b'{"jsonrpc":"2.0","id":1,"method":"\xc3\x28"}')
