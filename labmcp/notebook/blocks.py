@@ -62,6 +62,8 @@ class Block(NamedTuple):
 
 
 def join_blocks(blocks: list[Block], *, in_item: bool = False) -> str:
+    if len(blocks) == 1:  # the common case, without the list
+        return blocks[0].text
     out: list[str] = []
     for block in blocks:
         if out:
@@ -72,6 +74,8 @@ def join_blocks(blocks: list[Block], *, in_item: bool = False) -> str:
 
 def indent(text: str, first: str, rest: str) -> str:
     """``text`` under a list marker; empty lines stay empty (whitespace-only code lines are kept)."""
+    if "\n" not in text:  # the common case: one line
+        return first + text
     lines = text.split("\n")
     return "\n".join([first + lines[0]] + [rest + line if line else "" for line in lines[1:]])
 

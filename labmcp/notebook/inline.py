@@ -274,17 +274,19 @@ def _line(tokens: list[Token], start: int, end: int, opened: list[int]) -> str:
     return escape_line_start("".join(parts))
 
 
-def render(tokens: list[Token], *, plain: bool = False) -> list[list[str]]:
+def plain_line(tokens: list[Token]) -> str:
+    """The one line of Markdown for tokens that are all text: whitespace collapsed, escaped; "" when empty."""
+    text = "".join(cast("list[str]", tokens))
+    if "  " in text or "\n" in text or "\t" in text or "\f" in text:
+        text = _SPACES.sub(" ", text)
+    return escape_line_start(escape_run(text.strip(" ")))
+
+
+def render(tokens: list[Token]) -> list[list[str]]:
     """A paragraph's tokens as paragraphs of lines: an empty line (two breaks) starts a new one.
 
-    ``plain`` says the tokens are all text (the common case), which skips the element machinery.
+    Tokens that are all text (the common case) take ``plain_line`` instead, skipping the element machinery.
     """
-    if plain:
-        text = "".join(cast("list[str]", tokens))
-        if "  " in text or "\n" in text or "\t" in text or "\f" in text:
-            text = _SPACES.sub(" ", text)
-        line = escape_line_start(escape_run(text.strip(" ")))
-        return [[line]] if line else []
     _twins(tokens)
     paragraphs: list[list[str]] = [[]]
     stack: list[int] = []

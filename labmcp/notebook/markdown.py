@@ -54,11 +54,13 @@ _BLOCK = _HEADINGS | _tags(
     "address article aside blockquote body caption center dd details dialog div dl dt fieldset figcaption figure "
     "footer form header hgroup hr html li main nav ol p pre section summary table tbody td tfoot th thead tr ul"
 )
+_PLAIN_BLOCK = _BLOCK - {"pre"}  # block tags that are neither dropped, inline, nor read raw
 _CLOSES_P = _BLOCK - _tags("li dd dt td th tr tbody thead tfoot caption body html")
 _CELL_SCOPE = _tags("td th table caption")
 _TABLE_PARTS = _tags("td th tr table tbody thead tfoot")
 _EMPHASIS = {"strong": "**", "b": "**", "em": "*", "i": "*", "s": "~~", "strike": "~~", "del": "~~"}
 _CODE = _tags("code kbd samp tt")
+_P = frozenset({"p"})
 _P_BOUNDS = _CELL_SCOPE | {"button"}
 _LI_BOUNDS = _CELL_SCOPE | {"ul", "ol"}
 _DL_BOUNDS = _CELL_SCOPE | {"dl"}
@@ -66,6 +68,7 @@ _GROUP_CLOSES = _tags("thead tbody tfoot tr td th")
 _NONE: frozenset[str] = frozenset()
 
 _SPACES = re.compile(r"[ \t\n\f]+")
+_HEADING_END = re.compile(r"(\s)(#+)$")  # a closing sequence of #s a heading line would lose
 _LANG = re.compile(r"(?:^|\s)(?:language|lang)-([\w+-]{1,32})")
 
 
@@ -122,7 +125,7 @@ class _Converter(Containers):
             return
         stack = self._stack
         if tag in _CLOSES_P and "p" in stack:
-            self._close({"p"}, _P_BOUNDS)
+            self._close(_P, _P_BOUNDS)
         implied = _IMPLIED.get(tag)
         if implied is not None:
             self._close(*implied)
@@ -142,6 +145,10 @@ class _Converter(Containers):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
+        stack = self._stack
+        if stack and stack[-1] == tag and not self._skipped and (self._raw is None or tag == self._raw_tag):
+            self._end(stack.pop())  # the common case, taken before the checks below (none applies to it)
+            return
         if tag not in _KNOWN:
             return
         if self._skipped.get(tag):
@@ -189,7 +196,9 @@ class _Converter(Containers):
                 return
 
     def _start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _DROP:
+        if tag in _PLAIN_BLOCK and not self._drop:  # the common case first
+            self._block_start(tag, attrs)
+        elif tag in _DROP:
             self._drop += 1
             self._head_open = self._head_open or tag == "head"
         elif self._drop:
@@ -206,7 +215,9 @@ class _Converter(Containers):
             self._block_start(tag, attrs)
 
     def _end(self, tag: str) -> None:
-        if tag in _DROP:
+        if tag in _PLAIN_BLOCK and not self._drop:  # the common case first
+            self._block_end(tag)
+        elif tag in _DROP:
             self._drop -= 1
         elif self._drop:
             return
@@ -289,11 +300,17 @@ class _Converter(Containers):
         if not self._content:
             return
         self._content = False
-        paragraphs = inline.render(tokens, plain=plain)
-        if not paragraphs:
-            return
+        if plain:  # the common case: one line of text (inline.render's plain path, without its lists)
+            line = inline.plain_line(tokens)
+            if not line:
+                return
+            paragraphs = [[line]]
+        else:
+            paragraphs = inline.render(tokens)
+            if not paragraphs:
+                return
         if self._heading and not self._in("cell"):
-            text = re.sub(r"(\s)(#+)$", r"\1\\\2", " ".join(line for lines in paragraphs for line in lines))
+            text = _HEADING_END.sub(r"\1\\\2", " ".join(line for lines in paragraphs for line in lines))
             self._add(Block("#" * self._heading + " " + text))
             return
         for lines in paragraphs:
