@@ -8,6 +8,7 @@ import re
 from typing import NamedTuple
 
 from labmcp.notebook.htmlscan import int_attr
+from labmcp.notebook.inline import Token
 from labmcp.notebook.tables import Cell, TableBuilder
 
 DATA_URI = re.compile(r"data:([\w.+/-]*)(?:;[\w=.+-]+)*;base64,[A-Za-z0-9+/=\s]{40,}", re.IGNORECASE)
@@ -123,6 +124,7 @@ class Containers:
 
     _boxes: list[Box]
     _heading: int
+    _tokens: list[Token]  # the paragraph being read
 
     def _flush(self) -> None:
         raise NotImplementedError
@@ -152,7 +154,8 @@ class Containers:
         self._boxes.append(box)
 
     def _block_start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._flush()
+        if self._tokens:  # (``_flush`` does nothing without them; the call is skipped on the hot path)
+            self._flush()
         if tag not in SPECIAL_BLOCKS:
             return
         if tag in ("td", "th", "caption") and self._boxes[-1].kind == "table":
@@ -162,11 +165,13 @@ class Containers:
                 return
             if table.row is None:
                 table.row = []
-            rowspan = int_attr(attrs, "rowspan")
             cell = Box("cell")
-            cell.header, cell.colspan = tag == "th", int_attr(attrs, "colspan") or 1
-            cell.rowspan = 1 if rowspan is None else rowspan
-            self._push(cell)
+            cell.header = tag == "th"
+            if attrs:  # (class defaults otherwise: no span)
+                rowspan = int_attr(attrs, "rowspan")
+                cell.colspan = int_attr(attrs, "colspan") or 1
+                cell.rowspan = 1 if rowspan is None else rowspan
+            self._boxes.append(cell)
         elif tag == "tr" and self._boxes[-1].kind == "table":
             self._end_row()
             self._boxes[-1].row = []
@@ -205,7 +210,8 @@ class Containers:
             self._finish_item()
 
     def _block_end(self, tag: str) -> None:
-        self._flush()
+        if self._tokens:
+            self._flush()
         if tag not in SPECIAL_BLOCKS:
             return
         box = self._boxes[-1]
@@ -215,7 +221,8 @@ class Containers:
             table.cells += 1
             if table.cells == 1:
                 table.first_cell = box.blocks
-            text = "\n".join([b.text for b in box.blocks])
+            blocks = box.blocks
+            text = blocks[0].text if len(blocks) == 1 else "\n".join([b.text for b in blocks])
             if table.row is not None:
                 table.row.append(Cell(text, box.colspan, box.rowspan, header=box.header))
         elif tag in _HEADINGS:
