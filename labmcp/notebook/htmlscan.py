@@ -24,8 +24,16 @@ from labmcp.notebook.escape import clean
 # only to be skipped (what is inside them is left alone). Every alternative matches once started: linear.
 _UNPARSED = re.compile(r"<!--.*?--\s*>|<(?:!\[|\?)[^>]*(?:>|\Z)", re.DOTALL)
 _COMMENT_CLOSE = re.compile(r"--\s*>")  # html.parser's own end-of-comment pattern
-_TAG = re.compile(r"""<(/?)([a-zA-Z][^\t\n\r\f />\x00]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>""")
-_OTHER = re.compile(r"<!--.*?--\s*>|<[!?/][^>]*>", re.DOTALL)
+# One token per match, in this order at each "<": a tag (names lower-cased by the caller, quoted attribute
+# values may hold ">"), a comment, declaration or other construct (skipped), or a lone "<" (text).
+_TOKEN = re.compile(
+    r"""([^<]+)"""
+    r"""|<(/?)([a-zA-Z][^\t\n\r\f />\x00]*)((?:[^>"']++|"[^"]*+"|'[^']*+')*+)>"""
+    r"""|(<!--.*?--\s*>|<[!?/][^>]*>)"""
+    r"""|<""",
+    re.DOTALL,
+)
+_TEXT, _TAG_END = 1, 4  # what ``lastindex`` says for text and for a tag
 _ATTR = re.compile(r"""([^\s/>="'][^\s/>=]*)(?:\s*=+\s*('[^']*'|"[^"]*"|(?!['"])[^>\s]*))?""")
 _RAW_TEXT = {"script": re.compile(r"</script\s*>", re.IGNORECASE), "style": re.compile(r"</style\s*>", re.IGNORECASE)}
 
@@ -56,48 +64,38 @@ def attributes(raw: str) -> list[tuple[str, str | None]]:
 
 def scan(html: str, handler: Handler, wanted: frozenset[str]) -> None:
     """Feed ``html`` to ``handler``; start tags named in ``wanted`` get their attributes, others ``[]``."""
-    find = html.find
-    tag_at = _TAG.match
-    other_at = _OTHER.match
     data = handler.handle_data
     start_tag = handler.handle_starttag
     empty_tag = handler.handle_startendtag
     end_tag = handler.handle_endtag
     pos, size = 0, len(html)
     while pos < size:
-        lt = find("<", pos)
-        if lt < 0:
-            lt = size
-        if lt > pos:
-            text = html[pos:lt]
-            data(unescape(text) if "&" in text else text)
-            if lt == size:
-                return
-        m = tag_at(html, lt)
-        if m is None:
-            other = other_at(html, lt)
-            if other is not None:
-                pos = other.end()
-            else:
+        for m in _TOKEN.finditer(html, pos):
+            kind = m.lastindex
+            if kind == _TEXT:
+                text = m.group(1)
+                data(unescape(text) if "&" in text else text)
+            elif kind == _TAG_END:
+                slash, name, inside = m.group(2, 3, 4)
+                name = name.lower()
+                if slash:
+                    end_tag(name)
+                    continue
+                attrs = attributes(inside) if inside and name in wanted else []
+                if inside.endswith("/"):
+                    empty_tag(name, attrs)
+                    continue
+                start_tag(name, attrs)
+                raw = _RAW_TEXT.get(name)
+                if raw is not None:  # skip to the end of the raw text, then read on from there
+                    close = raw.search(html, m.end())
+                    pos = close.end() if close else size
+                    end_tag(name)
+                    break
+            elif kind is None:  # a "<" that starts nothing: text ("other" constructs are skipped)
                 data("<")
-                pos = lt + 1
-            continue
-        pos = m.end()
-        name = m.group(2).lower()
-        if m.group(1):
-            end_tag(name)
-            continue
-        inside = m.group(3)
-        attrs = attributes(inside) if name in wanted and inside else []
-        if inside.endswith("/"):
-            empty_tag(name, attrs)
-            continue
-        start_tag(name, attrs)
-        raw = _RAW_TEXT.get(name)
-        if raw is not None:
-            close = raw.search(html, pos)
-            pos = close.end() if close else size
-            end_tag(name)
+        else:
+            return
 
 
 def attr(attrs: list[tuple[str, str | None]], name: str) -> str:
