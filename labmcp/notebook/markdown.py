@@ -128,7 +128,8 @@ class _Converter(Containers):
             self._close(_P, _P_BOUNDS)
         implied = _IMPLIED.get(tag)
         if implied is not None:
-            self._close(*implied)
+            if stack and stack[-1] not in implied[1]:  # (a boundary on top: nothing to close, the common case)
+                self._close(*implied)
         elif tag in _HEADINGS and stack and stack[-1] in _HEADINGS:
             self._end(stack.pop())
         if tag in _VOID:
@@ -137,7 +138,10 @@ class _Converter(Containers):
             self._skipped[tag] = self._skipped.get(tag, 0) + 1
         else:
             stack.append(tag)
-            self._start(tag, attrs)
+            if tag in _PLAIN_BLOCK and not self._drop:  # the common case, without the dispatch
+                self._block_start(tag, attrs)
+            else:
+                self._start(tag, attrs)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)
@@ -147,7 +151,11 @@ class _Converter(Containers):
     def handle_endtag(self, tag: str) -> None:
         stack = self._stack
         if stack and stack[-1] == tag and not self._skipped and (self._raw is None or tag == self._raw_tag):
-            self._end(stack.pop())  # the common case, taken before the checks below (none applies to it)
+            stack.pop()  # the common case, taken before the checks below (none applies to it)
+            if tag in _PLAIN_BLOCK and not self._drop:
+                self._block_end(tag)
+            else:
+                self._end(tag)
             return
         if tag not in _KNOWN:
             return
@@ -300,9 +308,13 @@ class _Converter(Containers):
         if not self._content:
             return
         self._content = False
-        if plain:  # the common case: one line of text (inline.render's plain path, without its lists)
+        if plain:  # the common case: one line of text, added as _add would add it
             line = inline.plain_line(tokens)
             if not line:
+                return
+            box = self._boxes[-1]
+            if not self._heading and box.kind != "list":
+                box.blocks.append(Block(line))
                 return
             paragraphs = [[line]]
         else:
