@@ -38,6 +38,34 @@ _ATTR = re.compile(r"""([^\s/>="'][^\s/>=]*)(?:\s*=+\s*('[^']*'|"[^"]*"|(?!['"])
 _RAW_TEXT = {"script": re.compile(r"</script\s*>", re.IGNORECASE), "style": re.compile(r"</style\s*>", re.IGNORECASE)}
 
 
+_COMMON_NAMES = (
+    "nbsp amp lt gt quot apos times minus deg micro plusmn middot mdash ndash hellip lsquo rsquo ldquo rdquo "
+    "bull copy reg trade eacute egrave aacute oacute uuml ouml auml szlig alpha beta gamma delta mu"
+)
+_COMMON_REFS = {name: unescape(f"&{name};") for name in _COMMON_NAMES.split()}
+"""Named references whose ``&name;`` ``html.unescape`` always decodes the same way (their names hold
+no character that ends a reference name), decoded by it once here."""
+
+
+def decode(text: str) -> str:
+    """``html.unescape(text)``, faster when every ``&`` in ``text`` starts one of the common named
+    references written in full (the usual case in notebook HTML: ``&nbsp;``, ``&amp;``, ``&lt;``):
+    each of those decodes the same wherever it stands, since a reference name ends at the first
+    ``&`` or ``;``. Anything else (numeric references, unknown names, a missing ``;``) goes to
+    ``unescape`` whole."""
+    parts = text.split("&")
+    out = [parts[0]]
+    common = _COMMON_REFS
+    for part in parts[1:]:
+        name, semicolon, rest = part.partition(";")
+        char = common.get(name) if semicolon else None
+        if char is None:
+            return unescape(text)
+        out.append(char)
+        out.append(rest)
+    return "".join(out)
+
+
 class Handler(Protocol):
     """What the tokeniser calls, with ``html.parser``'s argument shapes."""
 
@@ -74,7 +102,7 @@ def scan(html: str, handler: Handler, wanted: frozenset[str]) -> None:
             kind = m.lastindex
             if kind == _TEXT:
                 text = m.group(1)
-                data(unescape(text) if "&" in text else text)
+                data(decode(text) if "&" in text else text)
             elif kind == _TAG_END:
                 slash, name, inside = m.group(2, 3, 4)
                 name = name.lower()

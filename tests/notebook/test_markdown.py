@@ -1,11 +1,13 @@
 """Rich-text entries (§7.2 ``text entry``) become clean Markdown; messy input never breaks the converter."""
 
+import html
 import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labmcp.notebook.htmlscan import decode
 from labmcp.notebook.markdown import MAX_DEPTH, format_size, html_to_markdown
 
 md = html_to_markdown
@@ -316,3 +318,15 @@ def test_any_html_converts_without_base64_or_runs_of_blank_lines(html: str) -> N
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_raises(text: str) -> None:
     assert "\n\n\n" not in md(text)
+
+
+_REF_PIECES = st.sampled_from(
+    ["&", ";", "#", "x", "38", "nbsp", "amp", "lt", "times", "mu", "micro", "ampx", "nbs", " ", "\n", "a", "é"]
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(_REF_PIECES, max_size=16).map("".join))
+def test_the_tokenisers_reference_decoding_is_html_unescape(text: str) -> None:
+    """The shortcut for common named references decodes exactly as the standard library does."""
+    assert decode(text) == html.unescape(text)
