@@ -23,6 +23,7 @@ _LINE_START = re.compile(r"#{1,6}(?=\s|$)|>|[-+](?=\s|$)|[-=]+\s*$")
 _ORDINAL = re.compile(r"([0-9]{1,9})([.)])(?=\s|$)")
 _LINE_STARTERS = frozenset("#>-+=0123456789")
 _SPACES = re.compile(r"[ \t\n\f\r]+")
+_URL_SPACE = re.compile(r"[\x00-\x20\x7f]")  # space becomes %20, the others go
 _SAFE_SCHEMES = ("http://", "https://", "mailto:")
 _URL_ESCAPES = str.maketrans({" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"})
 _PUNCT = frozenset(string.punctuation)
@@ -109,7 +110,7 @@ def safe_url(url: str) -> str | None:
     url = url.strip()
     if not url.lower().startswith(_SAFE_SCHEMES):
         return None
-    return re.sub(r"[\x00-\x20\x7f]", lambda m: "%20" if m.group(0) == " " else "", url).translate(_URL_ESCAPES)
+    return _URL_SPACE.sub(lambda m: "%20" if m.group(0) == " " else "", url).translate(_URL_ESCAPES)
 
 
 def link(text: str, url: str) -> str:

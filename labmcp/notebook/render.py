@@ -37,6 +37,9 @@ FRAME_END: Final = end_marker()
 RAW_MAX_CHARS: Final = 4_000
 FIELD_MAX_CHARS: Final = 500
 HEADER_MAX_CHARS: Final = 300
+_PLAIN_ID: Final = re.compile(r"[\w+/=.:-]{1,200}")
+_TAG_START: Final = re.compile(r"<[a-zA-Z/]")
+_HEADING_MARK: Final = re.compile(r"(?m)^#{1,6} ")
 
 
 def _field(text: str) -> str:
@@ -47,7 +50,7 @@ def _field(text: str) -> str:
 def _code(ident: str) -> str:
     """An id as inline code (ids are plain tokens; anything odd is shown escaped instead)."""
     ident = clean(ident)
-    if ident and re.fullmatch(r"[\w+/=.:-]{1,200}", ident):
+    if ident and _PLAIN_ID.fullmatch(ident):
         return f"`{ident}`"
     return _field(ident)
 
@@ -129,8 +132,8 @@ def _entry_body(entry: Entry) -> str:
         body = escape_text(replace_data_uris(data), multiline=True)
     elif kind == PART_HEADING:
         # plain text per GOV-ref, but some sites wrap it in HTML (§7.2 [LIVE] UTS)
-        if re.search(r"<[a-zA-Z/]", data):
-            text = re.sub(r"(?m)^#{1,6} ", "", html_to_markdown(data))
+        if _TAG_START.search(data):
+            text = _HEADING_MARK.sub("", html_to_markdown(data))
             body = "## " + " ".join(text.split())
         else:
             body = "## " + escape_text(data)
