@@ -87,6 +87,16 @@ def escape_text(text: str, *, multiline: bool = False, max_chars: int | None = N
     ``multiline`` (plain-text entries) each line stays a line (a hard break) and blank lines
     separate paragraphs. ``max_chars`` cuts the text (before escaping) and marks the cut with ``…``.
     """
+    if not multiline and text.isascii() and text.isprintable():
+        # the common name: no control character, line break or tab, so clean() and the line split
+        # below change nothing; only spaces to trim and collapse
+        text = neutralise(text)
+        if max_chars is not None and len(text) > max_chars:
+            text = text[:max_chars] + "…"
+        text = text.strip()
+        if "  " in text:
+            text = _SPACES.sub(" ", text)
+        return escape_line_start(escape_run(text))
     text = neutralise(clean(text))
     if max_chars is not None and len(text) > max_chars:
         text = text[:max_chars] + "…"

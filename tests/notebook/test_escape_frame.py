@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from labmcp.labarchives.models import Entry
@@ -52,6 +52,19 @@ def test_any_name_is_one_line_of_text_with_nothing_parsed(name: str) -> None:
         assert not facts.emphasis
         assert not facts.tables
         assert not facts.code_blocks
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80))
+def test_a_printable_ascii_name_reads_as_itself_with_spaces_collapsed(name: str) -> None:
+    """The short path for the common name (printable ASCII: nothing to clean, no line to split)."""
+    assume(neutralise(name) == name)
+    out = escape_text(name)
+    assert "  " not in out
+    assert out == out.strip()
+    for facts in read_markdown(out):
+        assert facts.text == " ".join(name.split())
+        assert not facts.emphasis
 
 
 SPOOFS = [
