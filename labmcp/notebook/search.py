@@ -48,9 +48,6 @@ SCAN_PAGE: Final = 50
 MAX_SCAN_CALLS: Final = 10
 """``entry_search`` calls one answer may make: at most 500 upstream matches are checked per answer."""
 
-MAX_CANDIDATES: Final = MAX_NAMED
-"""Pages one ``tree-path`` may name (names repeat, and may contain ``/``); beyond that: withheld."""
-
 MAX_QUERY_CHARS: Final = 500
 MAX_LIMIT: Final = 50
 MIN_SNIPPET_CHARS: Final = 40
@@ -145,8 +142,8 @@ class Searcher:
         key = (SEARCH_MEMO, self._memo, binding, page, cursor or "")
         scanned = self._source.recall(key)
         if not isinstance(scanned, _Scanned):
-            scanned, cut = await self._scan(query, targets, target, offset, skip, limit)
-            if not cut:
+            scanned, stopped = await self._scan(query, targets, target, offset, skip, limit)
+            if not stopped:
                 self._source.remember(key, scanned)
         position = (scanned.target, scanned.offset)
         return self._answer(
@@ -166,7 +163,7 @@ class Searcher:
         placed: dict[str, list[Located]] = {}
         seen: set[str] = set()
         totals: list[int] = []
-        calls, cut = 0, False
+        calls, stopped = 0, False
         try:
             while target < len(targets) and len(hits) < limit and calls < MAX_SCAN_CALLS:
                 results = await self._source.entry_search(
@@ -192,8 +189,8 @@ class Searcher:
         except RequestBudgetError:
             # The request's call limit (LABARCHIVES_MAX_CALLS_PER_REQUEST) is reached: answer with what
             # is proven; the cursor resumes at the match being proven, and what was read stays cached.
-            cut = True
-        return _Scanned(tuple(hits), target, offset, target >= len(targets), tuple(totals)), cut
+            stopped = True
+        return _Scanned(tuple(hits), target, offset, target >= len(targets), tuple(totals)), stopped
 
     async def place(self, entry: Entry, target: str | None, placed: dict[str, list[Located]]) -> Hit | None:
         """Prove one entry of another feed (recent changes, attachment search) by identity, exactly as a search hit.
@@ -241,9 +238,9 @@ class Searcher:
             candidates = (
                 placed.get(memo + entry.tree_path, [])
                 if round_ == 0
-                else await self._scope.named(nbid, entry.tree_path, MAX_CANDIDATES)
+                else await self._scope.named(nbid, entry.tree_path)
             )
-            for candidate in candidates[:MAX_CANDIDATES]:
+            for candidate in candidates[:MAX_NAMED]:  # a tree-path names at most MAX_NAMED pages
                 if candidate.node.tree_id in tried:
                     continue
                 tried.add(candidate.node.tree_id)
