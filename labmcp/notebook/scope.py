@@ -288,7 +288,7 @@ class Scope:
         """
         try:
             page = await self._source.get_entries_for_page(nbid, tree_id, entry_data=True)
-        except (NotFoundError, ResourceMissingError, PermissionDeniedError, InvalidRequestError):
+        except (NotFoundError, PermissionDeniedError, InvalidRequestError):  # NotFound covers ResourceMissing
             return None
         eids = {entry.eid for entry in page.entries}
         for query in search_queries(page.entries):
