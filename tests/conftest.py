@@ -6,9 +6,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trio
+from hypothesis import settings
 
 from labmcp.config import LabArchivesSettings
 from labmcp.fake import FakeLabArchives
+
+# Property tests are bounded by their number of examples, never by the clock: hypothesis' default
+# 200 ms deadline per example fails a test on a slow or busy machine (a 130 KB document parsed in
+# six encodings, a 2,000-cell table), which the project's rule forbids. Tests keep their own
+# max_examples; only the deadline goes, here, once.
+settings.register_profile("labmcp", deadline=None)
+settings.load_profile("labmcp")
 
 
 @pytest.fixture
